@@ -1,0 +1,33 @@
+// iSCSI opcodes (RFC 7143 §11.1.1). Initiator opcodes are 0x00-0x1f, target opcodes 0x20-0x3f.
+export const enum Opcode {
+  NopOut = 0x00,
+  ScsiCommand = 0x01,
+  TaskManagementRequest = 0x02,
+  LoginRequest = 0x03,
+  TextRequest = 0x04,
+  DataOut = 0x05,
+  LogoutRequest = 0x06,
+  SnackRequest = 0x10,
+  NopIn = 0x20,
+  ScsiResponse = 0x21,
+  TaskManagementResponse = 0x22,
+  LoginResponse = 0x23,
+  TextResponse = 0x24,
+  DataIn = 0x25,
+  LogoutResponse = 0x26,
+  R2T = 0x31,
+  AsyncMessage = 0x32,
+  Reject = 0x3f,
+}
+
+export const OPCODE_NAMES: Record<number, string> = {
+  0x00: 'NOP-Out', 0x01: 'SCSI Command', 0x02: 'Task Management Request', 0x03: 'Login Request',
+  0x04: 'Text Request', 0x05: 'SCSI Data-Out', 0x06: 'Logout Request', 0x10: 'SNACK Request',
+  0x20: 'NOP-In', 0x21: 'SCSI Response', 0x22: 'Task Management Response', 0x23: 'Login Response',
+  0x24: 'Text Response', 0x25: 'SCSI Data-In', 0x26: 'Logout Response', 0x31: 'R2T',
+  0x32: 'Asynchronous Message', 0x3f: 'Reject',
+};
+
+export const BHS_LENGTH = 48;
+/** The reserved tag value (ITT/TTT) meaning "none" (RFC 7143 §11.18). */
+export const RESERVED_TAG = 0xffffffff;
