@@ -1,0 +1,158 @@
+// One iSCSI TCP connection at the PDU level: framing in, framing out, digests, direct placement of task payload.
+// It knows nothing of sessions or logins; the initiator's session layer and the embedded target both sit on it.
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { type BhsInit, encodeBhs } from './bhs';
+import { connectBound, type ConnectOptions } from './bound-socket';
+import { crc32c } from './crc32c';
+import { Deframer, type DeframerRole, type DeframerStats, type ReceivedPdu } from './deframer';
+import { BHS_LENGTH } from './opcodes';
+
+export interface PduConnectionOptions {
+  role: DeframerRole;
+  /** Staging buffer for reads; also the most bytes one read takes. */
+  stagingSize?: number;
+}
+
+export interface SendStats {
+  pdus: number;
+  bytes: number;
+}
+
+const PADDING = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
+
+/**
+ * Events: 'pdu' (ReceivedPdu, synchronously from the read; copy `data` to keep it unless `placed`), 'error'
+ * (ProtocolError from the framer, or a socket error), 'close', 'drain'.
+ */
+export class PduConnection extends EventEmitter {
+  readonly deframer: Deframer;
+  private headerDigest = false;
+  private dataDigest = false;
+  private readonly sent: SendStats = { pdus: 0, bytes: 0 };
+  private closed = false;
+
+  /** Wraps a socket already carrying the deframer's onread (from connect()), or a plain one fed by 'data' events. */
+  private constructor(readonly socket: net.Socket, deframer: Deframer, fedByDataEvents: boolean) {
+    super();
+    this.deframer = deframer;
+    if (fedByDataEvents) {
+      socket.on('data', (chunk: Buffer) => {
+        this.deframer.feed(chunk);
+        if (this.deframer.error) this.fail(this.deframer.error);
+      });
+    }
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => {
+      this.closed = true;
+      this.emit('close');
+    });
+    socket.on('drain', () => this.emit('drain'));
+  }
+
+  /** Initiator side: connects from the chosen adapter; reads land in staging or straight in task buffers. */
+  static async connect(options: ConnectOptions & PduConnectionOptions): Promise<PduConnection> {
+    let connection: PduConnection | undefined;
+    const deframer = new Deframer(options.role, (pdu) => connection!.receive(pdu), options.stagingSize);
+    const socket = await connectBound({
+      ...options,
+      onread: {
+        buffer: () => deframer.nextReadBuffer(),
+        callback: (n: number) => {
+          deframer.commitRead(n);
+          if (deframer.error) connection!.fail(deframer.error);
+          return true;
+        },
+      },
+    });
+    connection = new PduConnection(socket, deframer, false);
+    return connection;
+  }
+
+  /** Target side: a socket accepted by a net.Server (Node gives no onread there, so chunks are fed as they come). */
+  static accept(socket: net.Socket, options: PduConnectionOptions): PduConnection {
+    let connection: PduConnection | undefined;
+    const deframer = new Deframer(options.role, (pdu) => connection!.receive(pdu), options.stagingSize);
+    connection = new PduConnection(socket, deframer, true);
+    socket.setNoDelay(true);
+    return connection;
+  }
+
+  /** Digests apply from the first PDU after the Login Response that ends the login (RFC 7143 §13.1). */
+  setDigests(header: boolean, data: boolean): void {
+    this.headerDigest = header;
+    this.dataDigest = data;
+    this.deframer.setDigests(header, data);
+  }
+
+  /** The MaxRecvDataSegmentLength we declared to the peer. */
+  setMaxRecvDataSegmentLength(bytes: number): void { this.deframer.setMaxDataSegmentLength(bytes); }
+
+  /** Payload of Data-In (initiator) / Data-Out (target) for `itt` lands in `buffer` at its Buffer Offset. */
+  registerTask(itt: number, buffer: Buffer): void { this.deframer.registerTask(itt, buffer); }
+  unregisterTask(itt: number): void { this.deframer.unregisterTask(itt); }
+
+  /**
+   * Sends one PDU: header (+AHS, header digest) and the caller's data buffers as one writev, no concatenation.
+   * The buffers must stay unchanged until the write completes. Returns false when the socket buffer is full
+   * (wait for 'drain' before sending much more).
+   */
+  send(bhs: BhsInit, data?: Buffer | readonly Buffer[], ahs?: Buffer): boolean {
+    const segments = data === undefined ? [] : Buffer.isBuffer(data) ? [data] : data;
+    let dataLength = 0;
+    for (const segment of segments) dataLength += segment.length;
+    const ahsLength = ahs?.length ?? 0;
+    const header = Buffer.allocUnsafe(BHS_LENGTH + ahsLength + (this.headerDigest ? 4 : 0));
+    encodeBhs({ ...bhs, ahsLength, dataLength } as BhsInit, header, 0);
+    if (ahs) ahs.copy(header, BHS_LENGTH);
+    if (this.headerDigest) header.writeUInt32LE(crc32c(header.subarray(0, BHS_LENGTH + ahsLength)), BHS_LENGTH + ahsLength);
+
+    const socket = this.socket;
+    socket.cork();
+    socket.write(header);
+    if (dataLength > 0) {
+      const padding = PADDING[(4 - (dataLength % 4)) % 4];
+      let crc = 0;
+      for (const segment of segments) {
+        if (segment.length === 0) continue;
+        socket.write(segment);
+        if (this.dataDigest) crc = crc32c(segment, crc);
+      }
+      if (padding.length) socket.write(padding);
+      if (this.dataDigest) {
+        const digest = Buffer.allocUnsafe(4);
+        digest.writeUInt32LE(crc32c(padding, crc));
+        socket.write(digest);
+      }
+      this.sent.bytes += dataLength + padding.length + (this.dataDigest ? 4 : 0);
+    }
+    socket.uncork();
+    this.sent.pdus++;
+    this.sent.bytes += header.length;
+    return !socket.writableNeedDrain;
+  }
+
+  get isClosed(): boolean { return this.closed; }
+  get localAddress(): string | undefined { return this.socket.localAddress; }
+  get localPort(): number | undefined { return this.socket.localPort; }
+  get remoteAddress(): string | undefined { return this.socket.remoteAddress; }
+  get remotePort(): number | undefined { return this.socket.remotePort; }
+
+  stats(): { received: DeframerStats; sent: SendStats } {
+    return { received: this.deframer.stats(), sent: { ...this.sent } };
+  }
+
+  /** Graceful: flushes what was sent, then closes. */
+  close(): void { this.socket.end(); }
+  destroy(error?: Error): void { this.socket.destroy(error); }
+
+  private receive(pdu: ReceivedPdu): void { this.emit('pdu', pdu); }
+
+  private failed = false;
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    this.socket.destroy();
+  }
+}

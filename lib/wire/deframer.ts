@@ -1,0 +1,130 @@
+// Typed face of the native deframer (native/pdu_deframer.h). One instance per connection; it turns socket reads into
+// decoded PDUs and places Data-In (initiator) / Data-Out (target) payload straight into registered task buffers.
+import { native } from '../native';
+import { type Bhs, decodeBhs } from './bhs';
+import { BHS_LENGTH } from './opcodes';
+import { ProtocolError } from './errors';
+
+export type DeframerRole = 'initiator' | 'target';
+
+/** A PDU as received. `data` is a view valid only during the callback that delivers it, unless `placed`. */
+export interface ReceivedPdu {
+  bhs: Bhs;
+  ahs: Buffer | null;
+  /** The data segment (without padding); for placed payload, the slice of the task buffer it was written to. */
+  data: Buffer | null;
+  /** The payload was written into the registered task buffer at its Buffer Offset. */
+  placed: boolean;
+}
+
+export interface DeframerStats {
+  pdus: number;
+  bytes: number;
+  /** Task payload read from the socket straight into task buffers. */
+  payloadDirect: number;
+  /** Task payload that was staged and then copied into task buffers. */
+  payloadCopied: number;
+  /** Other data segments that spanned reads and were gathered (control PDUs, unregistered data). */
+  segmentBytesGathered: number;
+}
+
+const enum Placement { None = 0, Input = 1, Segment = 2, Task = 3 }
+const EVENT_WORDS = 8;
+
+export class Deframer {
+  readonly staging: Buffer;
+  private readonly events: Uint32Array;
+  private readonly headers: Buffer;
+  private readonly plan = new Uint32Array(4);
+  private readonly binding: {
+    setDigests(h: boolean, d: boolean): void;
+    setMaxDataSegmentLength(n: number): void;
+    setPlacementThreshold(n: number): void;
+    registerTask(itt: number, buf: Uint8Array): void;
+    unregisterTask(itt: number): boolean;
+    planRead(capacity?: number): void;
+    commitStaging(n: number): number;
+    commitTask(n: number): number;
+    feed(buf: Uint8Array): number;
+    takeSegment(index: number): Buffer;
+    error(): { code: string; message: string } | null;
+    stats(): DeframerStats;
+  };
+  private readonly tasks = new Map<number, Buffer>();
+  private failure: ProtocolError | null = null;
+  private plannedTaskRead = false;
+
+  constructor(role: DeframerRole, readonly onPdu: (pdu: ReceivedPdu) => void, stagingSize = 256 * 1024) {
+    this.staging = Buffer.allocUnsafeSlow(stagingSize);
+    // A batch holds at most what one read of the staging buffer completes: every PDU has a 48-byte header that came
+    // from that read, plus the one PDU whose header arrived earlier.
+    const maxEvents = Math.ceil(stagingSize / BHS_LENGTH) + 2;
+    this.events = new Uint32Array(maxEvents * EVENT_WORDS);
+    this.headers = Buffer.allocUnsafeSlow(stagingSize + 2 * 1100);
+    this.binding = new native.Deframer(role, this.staging, this.events, this.headers, this.plan);
+  }
+
+  setDigests(header: boolean, data: boolean): void { this.binding.setDigests(header, data); }
+  /** The MaxRecvDataSegmentLength we declared: a longer data segment from the peer is a protocol error. */
+  setMaxDataSegmentLength(bytes: number): void { this.binding.setMaxDataSegmentLength(bytes); }
+  /** Registered buffers at least this large make reads stop at PDU boundaries so their payload is never staged. */
+  setPlacementThreshold(bytes: number): void { this.binding.setPlacementThreshold(bytes); }
+
+  registerTask(itt: number, buffer: Buffer): void {
+    this.tasks.set(itt, buffer);
+    this.binding.registerTask(itt, buffer);
+  }
+  unregisterTask(itt: number): void {
+    if (this.tasks.delete(itt)) this.binding.unregisterTask(itt);
+  }
+
+  /** Where the next socket read must land: a task buffer slice or (part of) the staging buffer. */
+  nextReadBuffer(): Buffer {
+    this.binding.planRead();
+    const [intoTask, itt, offset, length] = this.plan;
+    this.plannedTaskRead = intoTask === 1;
+    if (this.plannedTaskRead) return this.tasks.get(itt)!.subarray(offset, offset + length);
+    return this.staging.subarray(0, length);
+  }
+
+  /** `n` bytes were read into the buffer the last nextReadBuffer() returned. */
+  commitRead(n: number): void {
+    this.deliver(this.plannedTaskRead ? this.binding.commitTask(n) : this.binding.commitStaging(n), this.staging);
+  }
+
+  /** Parses bytes already in memory (Node 'data' chunks, tests, benchmarks); data views point into `chunk`. */
+  feed(chunk: Buffer): void {
+    const step = this.staging.length;
+    for (let at = 0; at < chunk.length && !this.failure; at += step) {
+      const part = chunk.subarray(at, at + step);
+      this.deliver(this.binding.feed(part), part);
+    }
+  }
+
+  get error(): ProtocolError | null { return this.failure; }
+  stats(): DeframerStats { return this.binding.stats(); }
+
+  private deliver(result: number, input: Buffer): void {
+    const count = result >= 0 ? result : -1 - result;
+    const events = this.events;
+    for (let i = 0; i < count; i++) {
+      const e = i * EVENT_WORDS;
+      const headerOffset = events[e + 2];
+      const headerLength = events[e + 3];
+      const placement = events[e + 4];
+      const dataOffset = events[e + 5];
+      const dataLength = events[e + 6];
+      const bhs = decodeBhs(this.headers, headerOffset);
+      const ahs = headerLength > BHS_LENGTH ? Buffer.from(this.headers.subarray(headerOffset + BHS_LENGTH, headerOffset + headerLength)) : null;
+      let data: Buffer | null = null;
+      if (placement === Placement.Input) data = input.subarray(dataOffset, dataOffset + dataLength);
+      else if (placement === Placement.Segment) data = this.binding.takeSegment(dataOffset);
+      else if (placement === Placement.Task) data = this.tasks.get(events[e + 1])?.subarray(dataOffset, dataOffset + dataLength) ?? null;
+      this.onPdu({ bhs, ahs, data, placed: placement === Placement.Task });
+    }
+    if (result < 0 && !this.failure) {
+      const error = this.binding.error()!;
+      this.failure = new ProtocolError(error.message, error.code);
+    }
+  }
+}
