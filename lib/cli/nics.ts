@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
-import { notBuiltYet } from './output';
+import { printResult } from './output';
+import { nics, formatNicsTable } from '../offload/nics';
 
 export function registerNics(program: Command): void {
-  program.command('nics').description('network interfaces with addresses, link speed and offload features (not built yet)').option('--json', 'machine-readable output').action(notBuiltYet('nics'));
+  program
+    .command('nics')
+    .description('network interfaces with addresses, link speed and offload features')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const list = nics();
+      printResult(list, !!opts.json, () => formatNicsTable(list));
+    });
 }
