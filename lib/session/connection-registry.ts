@@ -1,0 +1,11 @@
+// Labels each connection a session opens so `iscsi-mpio netstat --iscsi` can show target, session and path.
+import { registerIscsiConnection } from '../offload/iscsi-connections';
+import type { PduConnection } from '../wire/connection';
+
+export function registerConnection(connection: PduConnection, label: { target: string; session: string; path?: string | number }): () => void {
+  try {
+    return registerIscsiConnection({ socket: connection.socket, ...label });
+  } catch {
+    return () => undefined; // labelling is best effort: it must never fail a login
+  }
+}

@@ -1,0 +1,37 @@
+// Typed errors of the session layer. Path-level failures (PathError) are distinct from SCSI failures (ScsiError in
+// lib/scsi) so the multipath layer can re-drive an I/O on another path: a PathError says nothing about the LU.
+
+/**
+ * The I/O did not complete because of this path, not because of the LU:
+ * - ECONNLOST: the TCP connection broke while the command was outstanding;
+ * - ETIMEDOUT: no answer within the command timeout (an ABORT TASK was sent);
+ * - ESESSIONDOWN: the session is not logged in (failed, recovering past the timeout, or closed);
+ * - ELOGOUT: the target asked us to log out and the command could not be carried over.
+ */
+export class PathError extends Error {
+  override name = 'PathError';
+  constructor(message: string, readonly code: 'ECONNLOST' | 'ETIMEDOUT' | 'ESESSIONDOWN' | 'ELOGOUT' | 'EREJECTED', override readonly cause?: Error) {
+    super(message);
+  }
+}
+
+/** Login redirects formed a loop or exceeded the hop limit; names every address seen. */
+export class RedirectLoopError extends Error {
+  override name = 'RedirectLoopError';
+  readonly code = 'EREDIRECTLOOP';
+  constructor(readonly addresses: string[], limit: number) {
+    super(`login redirect loop or more than ${limit} hops: ${addresses.join(' -> ')}`);
+  }
+}
+
+/** The target answered something the session cannot continue from (bad field, unexpected PDU, timeout in login). */
+export class SessionProtocolError extends Error {
+  override name = 'SessionProtocolError';
+  constructor(message: string, readonly code = 'ESESSIONPROTO') { super(message); }
+}
+
+/** A caller passed an argument the session cannot use (unaligned buffer, LBA past the end...). */
+export class SessionArgumentError extends RangeError {
+  override name = 'SessionArgumentError';
+  readonly code = 'EARGUMENT';
+}
