@@ -1,3 +1,10 @@
 // The public API of iscsi-mpio (DESIGN.md "Library").
 export * from './wire/bhs';
 export * from './wire/opcodes';
+export { Initiator } from './initiator';
+export type { InitiatorOptions, PathSpec, ChapOptions, DiscoverOptions, SessionRequest, ConnectRequest } from './initiator';
+export { Session } from './session/session';
+export type { SessionOptions, SessionState, SessionInfo, CommandResult } from './session/session';
+export { LunDevice } from './session/lun-device';
+export { PathError, RedirectLoopError } from './session/errors';
+export { parseIscsiUrl, IscsiUrlError } from './url';

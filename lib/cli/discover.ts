@@ -1,6 +1,15 @@
+// `iscsi-mpio discover PORTAL`: SendTargets on a portal. JSON `[{name, portals: [{address, port, tpgt}]}]`.
 import type { Command } from 'commander';
-import { notBuiltYet } from './output';
+import { Initiator } from '../initiator';
+import { formatTargetAddress } from '../protocol/discovery-text';
+import { printResult } from './output';
+import { addSessionOptions, chapOf, pathsOf, type SessionFlags } from './session-options';
 
 export function registerDiscover(program: Command): void {
-  program.command('discover <portal>').description('SendTargets discovery on a portal (not built yet)').option('--json', 'machine-readable output').action(notBuiltYet('discover <portal>'));
+  addSessionOptions(program.command('discover <portal>').description('SendTargets discovery on a portal (host[:port])'))
+    .option('--json', 'machine-readable output')
+    .action(async (portal: string, flags: SessionFlags & { json?: boolean }) => {
+      const targets = await new Initiator().discover(portal, { chap: chapOf(flags), path: pathsOf(flags)[0], timeoutMs: Number(flags.timeout) });
+      printResult(targets, !!flags.json, () => targets.map((t) => t.portals.map((p) => `Target:${t.name} Portal:${formatTargetAddress(p)}`).join('\n')).join('\n'));
+    });
 }

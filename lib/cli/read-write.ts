@@ -1,7 +1,105 @@
+// `iscsi-mpio read URL --offset N --length N > file` and `iscsi-mpio write URL --offset N < file`: byte ranges of
+// an LU through one path. Reads may start and end anywhere; writes must cover whole blocks.
 import type { Command } from 'commander';
-import { notBuiltYet } from './output';
+import { Initiator } from '../initiator';
+import type { LunDevice } from '../session/lun-device';
+import { parseIscsiUrl } from '../url';
+import { addSessionOptions, chapOf, pathsOf, type SessionFlags } from './session-options';
+
+const CHUNK = 1 << 20;
+const DEPTH = 8;
+
+function byteCount(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw Object.assign(new Error(`${what} must be a non-negative integer, got "${text}"`), { code: 'EARGUMENT' });
+  return n;
+}
+
+async function open(urlText: string, flags: SessionFlags): Promise<LunDevice> {
+  const url = parseIscsiUrl(urlText);
+  const paths = pathsOf(flags);
+  return new Initiator().connect({
+    target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: paths.slice(0, 1),
+    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), reconnect: false,
+  });
+}
+
+function writeOut(chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.stdout.write(chunk, (e) => (e ? reject(e) : undefined))) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
 
 export function registerReadWrite(program: Command): void {
-  program.command('read <url>').description('read a byte range to stdout (not built yet)').action(notBuiltYet('read'));
-  program.command('write <url>').description('write stdin at an offset (not built yet)').action(notBuiltYet('write'));
+  addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout'))
+    .requiredOption('--offset <bytes>', 'first byte')
+    .requiredOption('--length <bytes>', 'number of bytes')
+    .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string }) => {
+      const offset = byteCount(flags.offset, '--offset');
+      const length = byteCount(flags.length, '--length');
+      const device = await open(urlText, flags);
+      try {
+        const { blockSize, blocks } = await device.capacity();
+        if (offset + length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${length} is past the end of the LU (${blocks * blockSize} bytes)`), { code: 'ERANGE' });
+        const first = Math.floor(offset / blockSize);
+        const end = Math.ceil((offset + length) / blockSize);
+        const perChunk = Math.max(1, Math.floor(CHUNK / blockSize));
+        // Keep DEPTH chunks in flight, write them out in order.
+        const pending: Array<Promise<Buffer>> = [];
+        let next = first;
+        const issue = () => {
+          const n = Math.min(perChunk, end - next);
+          const read = device.read(next, n);
+          read.catch(() => undefined); // awaited in order below; this only keeps a later failure from being "unhandled"
+          pending.push(read);
+          next += n;
+        };
+        while (next < end && pending.length < DEPTH) issue();
+        let lba = first;
+        while (pending.length > 0) {
+          const data = await pending.shift()!;
+          if (next < end) issue();
+          const from = lba === first ? offset - first * blockSize : 0;
+          const chunkEnd = lba * blockSize + data.length;
+          const to = data.length - Math.max(0, chunkEnd - (offset + length));
+          lba += data.length / blockSize;
+          await writeOut(data.subarray(from, to));
+        }
+      } finally {
+        await device.close();
+      }
+    });
+
+  addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (whole blocks)'))
+    .requiredOption('--offset <bytes>', 'first byte (a multiple of the block size)')
+    .action(async (urlText: string, flags: SessionFlags & { offset: string }) => {
+      const offset = byteCount(flags.offset, '--offset');
+      const data = await readStdin();
+      const device = await open(urlText, flags);
+      try {
+        const { blockSize, blocks } = await device.capacity();
+        if (offset % blockSize !== 0 || data.length % blockSize !== 0) {
+          throw Object.assign(new Error(`offset ${offset} and length ${data.length} must be multiples of the ${blockSize}-byte block size`), { code: 'EARGUMENT' });
+        }
+        if (offset + data.length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${data.length} is past the end of the LU`), { code: 'ERANGE' });
+        const writes: Array<Promise<void>> = [];
+        for (let at = 0; at < data.length; at += CHUNK) {
+          const write = device.write((offset + at) / blockSize, data.subarray(at, Math.min(data.length, at + CHUNK)));
+          write.catch(() => undefined); // awaited below
+          writes.push(write);
+          if (writes.length >= DEPTH) await writes.shift();
+        }
+        await Promise.all(writes);
+        await device.flush();
+      } finally {
+        await device.close();
+      }
+    });
 }

@@ -1,0 +1,43 @@
+// Options the discover, inquiry, read and write commands share: paths, CHAP (from the URL or flags) and digests.
+import type { Command } from 'commander';
+import type { ChapOptions, PathSpec } from '../initiator';
+import { parsePathSpec, type IscsiUrl } from '../url';
+
+export interface SessionFlags {
+  path?: string[];
+  chapUser?: string;
+  chapSecret?: string;
+  mutualUser?: string;
+  mutualSecret?: string;
+  digests?: boolean;
+  timeout?: string;
+}
+
+export function addSessionOptions(command: Command): Command {
+  return command
+    .option('--path <ADDRESS[@DEVICE]>', 'source address and/or device of a path (repeat for each path)', (v: string, all: string[] = []) => [...all, v])
+    .option('--chap-user <user>', 'CHAP user (or user%secret@ in the URL)')
+    .option('--chap-secret <secret>', 'CHAP secret (default $ISCSI_MPIO_CHAP_SECRET)')
+    .option('--mutual-user <user>', 'mutual CHAP: the name the target must answer with')
+    .option('--mutual-secret <secret>', 'mutual CHAP: the target secret (default $ISCSI_MPIO_MUTUAL_SECRET)')
+    .option('--digests', 'ask for CRC32C header and data digests')
+    .option('--timeout <ms>', 'command timeout in milliseconds', '30000');
+}
+
+export function pathsOf(flags: SessionFlags): PathSpec[] {
+  return (flags.path ?? []).map(parsePathSpec);
+}
+
+export function chapOf(flags: SessionFlags, url?: IscsiUrl): ChapOptions | undefined {
+  const user = url?.user ?? flags.chapUser;
+  if (!user) return undefined;
+  const secret = url?.secret ?? flags.chapSecret ?? process.env.ISCSI_MPIO_CHAP_SECRET;
+  if (!secret) throw Object.assign(new Error(`no CHAP secret for user "${user}"`), { code: 'EARGUMENT' });
+  const chap: ChapOptions = { user, secret };
+  if (flags.mutualUser) {
+    const mutualSecret = flags.mutualSecret ?? process.env.ISCSI_MPIO_MUTUAL_SECRET;
+    if (!mutualSecret) throw Object.assign(new Error(`no mutual CHAP secret for "${flags.mutualUser}"`), { code: 'EARGUMENT' });
+    chap.mutual = { user: flags.mutualUser, secret: mutualSecret };
+  }
+  return chap;
+}

@@ -1,0 +1,66 @@
+// SendTargets discovery (RFC 7143 §13.3, Appendix C): a Discovery session, one Text Request `SendTargets=All`,
+// the answer gathered over as many Text Responses as the target needs (C bit + Target Transfer Tag), logout.
+import type { ChapInitiatorOptions } from '../protocol/chap';
+import { parseSendTargets, type DiscoveredTarget } from '../protocol/discovery-text';
+import { INITIATOR_DEFAULTS } from '../protocol/negotiation';
+import { encodeText, TextAssembler } from '../protocol/text';
+import { Opcode, RESERVED_TAG } from '../wire/opcodes';
+import { SessionProtocolError } from './errors';
+import { PduReceiver } from './pdu-receiver';
+import { loginWithRedirects, type Portal } from './portal-login';
+
+export interface DiscoveryOptions {
+  initiatorName: string;
+  portal: Portal;
+  isid: Buffer;
+  sourceAddress?: string;
+  device?: string;
+  chap?: ChapInitiatorOptions;
+  timeoutMs?: number;
+  maxRedirects?: number;
+}
+
+export async function sendTargets(options: DiscoveryOptions): Promise<DiscoveredTarget[]> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const cmdSN = 1;
+  const { connection, login, landed } = await loginWithRedirects({
+    initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, cmdSN, chap: options.chap,
+    operational: INITIATOR_DEFAULTS, timeoutMs, portal: options.portal, sourceAddress: options.sourceAddress,
+    device: options.device, connectTimeoutMs: timeoutMs, maxRedirects: options.maxRedirects ?? 8,
+  });
+  const p = login.parameters;
+  connection.setDigests(p.headerDigest === 'CRC32C', p.dataDigest === 'CRC32C');
+  connection.setMaxRecvDataSegmentLength(p.initiatorMaxRecvDataSegmentLength);
+  const receiver = new PduReceiver(connection);
+  let expStatSN = login.expStatSN;
+  const itt = 1;
+  try {
+    const assembler = new TextAssembler(4 << 20);
+    let ttt = RESERVED_TAG;
+    let data = encodeText([['SendTargets', 'All']]);
+    let text: Buffer | undefined;
+    while (!text) {
+      connection.send({ opcode: Opcode.TextRequest, immediate: true, final: true, cont: false, lun: 0, itt, ttt, cmdSN, expStatSN }, data);
+      const { bhs, data: answer } = await receiver.next(timeoutMs, 'Text Response');
+      if (bhs.opcode === Opcode.Reject) throw new SessionProtocolError(`the target rejected SendTargets (reason 0x${bhs.reason.toString(16)})`);
+      if (bhs.opcode !== Opcode.TextResponse || bhs.itt !== itt) throw new SessionProtocolError(`expected a Text Response, got opcode 0x${bhs.opcode.toString(16)}`);
+      expStatSN = (bhs.statSN + 1) >>> 0;
+      text = assembler.push(answer, bhs.cont);
+      // Continue with an empty request carrying the target's TTT (RFC 7143 §11.10.4).
+      ttt = bhs.ttt;
+      data = Buffer.alloc(0);
+    }
+    const targets = parseSendTargets(text);
+    // A target listed without an address is reachable where we asked (RFC 7143 §13.3).
+    for (const t of targets) {
+      if (t.portals.length === 0) t.portals.push({ address: landed.host, port: landed.port, tpgt: p.targetPortalGroupTag ?? 1 });
+    }
+    // Logout, bounded: a discovery session has nothing to lose.
+    connection.send({ opcode: Opcode.LogoutRequest, immediate: true, reason: 0, cid: 0, itt: 2, cmdSN, expStatSN });
+    await receiver.next(Math.min(timeoutMs, 3000), 'Logout Response').catch(() => undefined);
+    return targets;
+  } finally {
+    receiver.detach();
+    connection.destroy();
+  }
+}

@@ -1,0 +1,110 @@
+// One logical unit reached over one session: the block I/O and identity commands an application uses (READ/WRITE
+// 10/16, SYNCHRONIZE CACHE, INQUIRY with VPD 0x00/0x80/0x83, READ CAPACITY 10/16, REPORT LUNS, RTPG, TEST UNIT
+// READY), with the retries of scsi-retry.ts. Reads land in the caller's buffer; writes go from it without copies.
+import {
+  inquiryCommand, readCapacity10Command, readCapacity16Command, readCommand, reportLunsCommand,
+  reportTargetPortGroupsCommand, synchronizeCacheCommand, testUnitReadyCommand, vpdInquiryCommand, writeCommand,
+} from '../scsi/commands';
+import { chooseLuIdentity, parseDeviceIdentification, type Designator, type LuIdentity } from '../scsi/designators';
+import { parseStandardInquiry, type StandardInquiry } from '../scsi/inquiry';
+import { parseReadCapacity10, parseReadCapacity16 } from '../scsi/read-capacity';
+import { parseReportLuns, type LunEntry } from '../scsi/report-luns';
+import { parseReportTargetPortGroups, type ReportTargetPortGroups } from '../scsi/alua';
+import { parseSupportedVpdPages, parseUnitSerialNumber } from '../scsi/vpd';
+import { SessionArgumentError } from './errors';
+import { runScsi } from './scsi-retry';
+import type { Session } from './session';
+
+export interface DeviceIdentity {
+  inquiry: StandardInquiry;
+  vendor: string;
+  product: string;
+  revision: string;
+  vpdPages: number[];
+  serial?: string;
+  designators: Designator[];
+  /** The LU identity multipath groups paths by (VPD 0x83, else the serial). */
+  identity?: LuIdentity;
+}
+
+export interface DeviceCapacity { blocks: number; blockSize: number }
+
+export class LunDevice {
+  private capacityCache?: DeviceCapacity;
+
+  constructor(readonly session: Session, readonly lun: number) {}
+
+  /** Logs the session out and closes it. */
+  close(): Promise<void> { return this.session.close(); }
+
+  async testUnitReady(): Promise<void> {
+    await runScsi(this.session, this.lun, testUnitReadyCommand(), undefined, 'TEST UNIT READY');
+  }
+
+  async inquiry(): Promise<DeviceIdentity> {
+    const std = await this.dataIn(inquiryCommand(96), 'INQUIRY');
+    const inquiry = parseStandardInquiry(std);
+    const vpdPages = parseSupportedVpdPages(await this.dataIn(vpdInquiryCommand(0x00), 'INQUIRY VPD 0x00'));
+    const serial = vpdPages.includes(0x80) ? parseUnitSerialNumber(await this.dataIn(vpdInquiryCommand(0x80), 'INQUIRY VPD 0x80')) : undefined;
+    const designators = vpdPages.includes(0x83) ? parseDeviceIdentification(await this.dataIn(vpdInquiryCommand(0x83, 1024), 'INQUIRY VPD 0x83')) : [];
+    return {
+      inquiry, vendor: inquiry.vendor, product: inquiry.product, revision: inquiry.revision, vpdPages, serial, designators,
+      identity: chooseLuIdentity(designators, serial),
+    };
+  }
+
+  /** READ CAPACITY(10), then (16) when the LU has 2^32 blocks or more. Cached after the first call. */
+  async capacity(): Promise<DeviceCapacity> {
+    if (this.capacityCache) return this.capacityCache;
+    const c10 = parseReadCapacity10(await this.dataIn(readCapacity10Command(), 'READ CAPACITY(10)'));
+    let capacity: DeviceCapacity = { blocks: Number(c10.blocks), blockSize: c10.blockSize };
+    if (c10.needs16) {
+      const c16 = parseReadCapacity16(await this.dataIn(readCapacity16Command(), 'READ CAPACITY(16)'));
+      capacity = { blocks: Number(c16.blocks), blockSize: c16.blockSize };
+    }
+    this.capacityCache = capacity;
+    return capacity;
+  }
+
+  async reportLuns(): Promise<LunEntry[]> {
+    let length = 4096;
+    for (;;) {
+      const r = parseReportLuns(await this.dataIn(reportLunsCommand(length), 'REPORT LUNS'));
+      if (r.requiredLength <= length) return r.luns;
+      length = r.requiredLength;
+    }
+  }
+
+  async reportTargetPortGroups(): Promise<ReportTargetPortGroups> {
+    return parseReportTargetPortGroups(await this.dataIn(reportTargetPortGroupsCommand(1024), 'REPORT TARGET PORT GROUPS'));
+  }
+
+  /** Reads `blocks` blocks at `lba`, into `into` when given (Data-In lands there directly). */
+  async read(lba: number, blocks: number, into?: Buffer): Promise<Buffer> {
+    const { blockSize } = await this.capacity();
+    const bytes = blocks * blockSize;
+    if (into && into.length < bytes) throw new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`);
+    const buffer = into ?? Buffer.allocUnsafe(bytes);
+    await runScsi(this.session, this.lun, readCommand(lba, blocks, blockSize), buffer, 'READ');
+    return buffer.subarray(0, bytes);
+  }
+
+  /** Writes `data` (a whole number of blocks) at `lba`. */
+  async write(lba: number, data: Buffer): Promise<void> {
+    const { blockSize } = await this.capacity();
+    if (data.length === 0 || data.length % blockSize !== 0) {
+      throw new SessionArgumentError(`write of ${data.length} bytes is not a whole number of ${blockSize}-byte blocks`);
+    }
+    await runScsi(this.session, this.lun, writeCommand(lba, data.length / blockSize, blockSize), data, 'WRITE');
+  }
+
+  async flush(): Promise<void> {
+    await runScsi(this.session, this.lun, synchronizeCacheCommand(), undefined, 'SYNCHRONIZE CACHE');
+  }
+
+  private async dataIn(command: ReturnType<typeof inquiryCommand>, operation: string): Promise<Buffer> {
+    const buffer = Buffer.alloc(command.transferLength);
+    const result = await runScsi(this.session, this.lun, command, buffer, operation);
+    return buffer.subarray(0, command.transferLength - (result.underflow ? result.residual : 0));
+  }
+}

@@ -1,0 +1,38 @@
+// Runs a SCSI command on a session the way an application wants it: UNIT ATTENTION retried without the caller
+// seeing it (every new tgtd session starts with one), BUSY / TASK SET FULL and other transient statuses retried
+// with a growing back-off, anything else turned into a ScsiError. PathErrors pass through untouched: re-driving
+// them on another path is the multipath layer's call.
+import type { ScsiCdb } from '../scsi/commands';
+import { ScsiError } from '../scsi/scsi-error';
+import { ScsiStatus } from '../scsi/status';
+import type { CommandResult, Session } from './session';
+
+export interface RetryPolicy {
+  unitAttentions: number;
+  /** Retries of BUSY, TASK SET FULL and other retryable statuses. */
+  busyRetries: number;
+  firstBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { unitAttentions: 8, busyRetries: 12, firstBackoffMs: 2, maxBackoffMs: 500 };
+
+const GOOD = new Set<number>([ScsiStatus.GOOD, ScsiStatus.CONDITION_MET]);
+
+export async function runScsi(session: Session, lun: number, command: ScsiCdb, buffer: Buffer | undefined, operation: string, policy = DEFAULT_RETRY): Promise<CommandResult> {
+  let unitAttentions = 0;
+  let busy = 0;
+  let backoff = policy.firstBackoffMs;
+  for (;;) {
+    const result = await session.execute(lun, command, buffer);
+    if (GOOD.has(result.status)) return result;
+    const error = ScsiError.fromResponse(result.status, result.sense, operation);
+    if (error.kind === 'unitAttention' && unitAttentions++ < policy.unitAttentions) continue;
+    if (error.kind === 'retryable' && busy++ < policy.busyRetries) {
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, policy.maxBackoffMs);
+      continue;
+    }
+    throw error;
+  }
+}

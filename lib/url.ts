@@ -1,0 +1,64 @@
+// The iSCSI URL libiscsi uses (DESIGN.md): iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>, host an IPv4
+// address, a DNS name or a bracketed IPv6 address. The secret may also come from LIBISCSI_CHAP_PASSWORD, as in
+// libiscsi, to keep it out of process listings.
+export interface IscsiUrl {
+  host: string;
+  port: number;
+  target: string;
+  lun: number;
+  user?: string;
+  secret?: string;
+}
+
+export class IscsiUrlError extends Error {
+  override name = 'IscsiUrlError';
+  readonly code = 'EURL';
+  constructor(url: string, reason: string) {
+    super(`bad iSCSI URL "${url.replace(/%[^@]*@/, '%***@')}": ${reason} (expected iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>)`);
+  }
+}
+
+/** Parses a URL; with `needLun` false the LUN may be left out (`iscsi://host/iqn`), and defaults to 0. */
+export function parseIscsiUrl(url: string, needLun = true): IscsiUrl {
+  const m = /^iscsi:\/\/(?:([^@/]*)@)?(\[[^\]]+\]|[^/:]+)(?::(\d+))?(?:\/([^/]+)(?:\/(\d+))?)?\/?$/.exec(url);
+  if (!m) throw new IscsiUrlError(url, 'malformed');
+  const [, credentials, rawHost, portText, target, lunText] = m;
+  const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
+  const port = portText === undefined ? 3260 : Number(portText);
+  if (!(port >= 1 && port <= 65535)) throw new IscsiUrlError(url, `port ${portText} is outside 1..65535`);
+  if (!target) throw new IscsiUrlError(url, 'no target name');
+  if (needLun && lunText === undefined) throw new IscsiUrlError(url, 'no LUN');
+  const lun = lunText === undefined ? 0 : Number(lunText);
+  if (lun > 16383) throw new IscsiUrlError(url, `LUN ${lun} is beyond 16383`);
+  const out: IscsiUrl = { host, port, target: decodeURIComponent(target), lun };
+  if (credentials !== undefined) {
+    const split = credentials.indexOf('%');
+    out.user = decodeURIComponent(split < 0 ? credentials : credentials.slice(0, split));
+    const secret = split < 0 ? process.env.LIBISCSI_CHAP_PASSWORD : credentials.slice(split + 1);
+    if (secret === undefined || secret === '') throw new IscsiUrlError(url, `no CHAP secret for user "${out.user}"`);
+    out.secret = secret;
+  }
+  return out;
+}
+
+/** Parses a portal `host[:port]` or `[v6][:port]` (the discover command's argument). */
+export function parsePortal(text: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new IscsiUrlError(text, 'not a portal (host[:port])');
+  const port = m[2] === undefined ? 3260 : Number(m[2]);
+  if (!(port >= 1 && port <= 65535)) throw new IscsiUrlError(text, `port ${m[2]} is outside 1..65535`);
+  return { host: m[1].startsWith('[') ? m[1].slice(1, -1) : m[1], port };
+}
+
+/** A CLI path spec `--path ADDRESS[@DEVICE]` or `--path @DEVICE` (DESIGN.md). */
+export function parsePathSpec(text: string): { sourceAddress?: string; device?: string } {
+  const at = text.lastIndexOf('@');
+  const address = at < 0 ? text : text.slice(0, at);
+  const device = at < 0 ? undefined : text.slice(at + 1);
+  if (!address && !device) throw new IscsiUrlError(text, 'a path is ADDRESS, ADDRESS@DEVICE or @DEVICE');
+  if (at >= 0 && !device) throw new IscsiUrlError(text, 'empty device after "@"');
+  const spec: { sourceAddress?: string; device?: string } = {};
+  if (address) spec.sourceAddress = address.startsWith('[') ? address.slice(1, -1) : address;
+  if (device) spec.device = device;
+  return spec;
+}
