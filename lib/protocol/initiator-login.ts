@@ -46,6 +46,8 @@ export interface InitiatorLoginOptions {
   digests?: { header?: Digest[]; data?: Digest[] };
   /** Operational values to propose; unspecified ones come from INITIATOR_DEFAULTS. */
   operational?: Partial<OperationalValues>;
+  /** Extension keys (X#NodeArchitecture, X-vendor keys) sent with the operational offers; answers are not checked. */
+  extensionKeys?: readonly TextPair[];
 }
 
 export interface LoginResult {
@@ -252,7 +254,7 @@ export class InitiatorLogin {
   private enter(nsg: number, answers: TextPair[]): InitiatorLoginStep {
     if (nsg === LoginStage.FullFeature) throw new ProtocolError('a Full Feature transition must come from the operational stage here');
     this.stage = LoginStage.Operational;
-    return this.request([...answers, ...this.negotiation.offers()], true, LoginStage.FullFeature);
+    return this.request([...answers, ...this.negotiation.offers(), ...(this.options.extensionKeys ?? [])], true, LoginStage.FullFeature);
   }
 
   private complete(bhs: LoginResponse): InitiatorLoginStep {
