@@ -21,6 +21,7 @@
 
 namespace iscsi::crc32c_detail {
 
+// The software multiply makes joining lanes dearer than on x86; an estimate, not measured on arm64 hardware.
 constexpr size_t kArm64ThreeWayMinBytes = 216;
 
 inline uint64_t CarrylessMultiply32(uint32_t a, uint32_t b) {

@@ -15,8 +15,9 @@
 
 namespace iscsi::crc32c_detail {
 
-// Below this a single stream is quicker than three streams plus the two multiplies that join them.
-constexpr size_t kX86ThreeWayMinBytes = 216;
+// Below this a single stream is quicker than three streams plus the multiply that joins them. Measured through
+// Crc32c() on this project's AMD EPYC VM: 48 B 5.5 vs 6.6 ns, 64 B 7.1 vs 8.3 ns, 96 B 10.4 vs 8.3 ns (single vs three).
+constexpr size_t kX86ThreeWayMinBytes = 80;
 
 ISCSI_CRC32C_TARGET_X86 inline uint64_t LoadWord(const uint8_t* p) {
   uint64_t v;
