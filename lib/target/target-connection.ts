@@ -11,7 +11,7 @@ import type { ReceivedPdu } from '../wire/deframer';
 import { BHS_LENGTH, Opcode, RESERVED_TAG } from '../wire/opcodes';
 import type { NegotiatedParameters } from '../protocol/negotiation';
 import { decodeTextPairs, encodeText, type TextPair } from '../protocol/text';
-import { CommandWindow, serialDiff } from './command-window';
+import { CommandWindow } from './command-window';
 import { DataOutError, REJECT_INVALID_PDU_FIELD, REJECT_PROTOCOL_ERROR, WriteTask } from './write-task';
 import type { LinkPacer } from './link-pacer';
 import type { EstablishedLogin, TargetLogin } from '../protocol/target-login';
@@ -58,8 +58,11 @@ interface Task {
   lun: number;
   cmdSN: number;
   cdb: Buffer;
+  /** Bytes the CDB asks to write (before any clamping to EDTL), for the residual. */
+  wanted?: number;
   expectedLength: number;
   read: boolean;
+  isWrite: boolean;
   lu: LogicalUnit | undefined;
   write?: WriteTask;
   buffer?: Buffer;
@@ -231,15 +234,22 @@ export class TargetConnection extends EventEmitter {
       cdb = Buffer.concat([cdb, pdu.ahs.subarray(4, 3 + ahsLength)]);
     }
     const lu = this.host.luns.lun(bhs.lun);
+    const wanted = bhs.write ? writeTransferLength(cdb, lu?.blockSize) : undefined;
+    if (wanted !== undefined && cdb[0] !== 0x0a && bhs.expectedDataTransferLength < wanted && bhs.expectedDataTransferLength % lu!.blockSize === 0) {
+      // The initiator sends only EDTL bytes: write just those blocks and report the rest as overflow
+      // (what libiscsi's iSCSIResiduals suite and tgtd expect; the LU itself insists on the CDB's full length).
+      cdb = withWriteBlocks(cdb, bhs.expectedDataTransferLength / lu!.blockSize);
+    }
     const task: Task = {
       itt: bhs.itt, lun: bhs.lun, cmdSN: bhs.cmdSN, cdb, expectedLength: bhs.expectedDataTransferLength,
-      read: bhs.read, lu, placed: false, aborted: false,
+      read: bhs.read, isWrite: bhs.write, lu, placed: false, aborted: false, wanted,
     };
     const immediate = pdu.data?.length ?? 0;
     if (immediate > 0 && (!bhs.write || !params.immediateData || immediate > Math.min(params.firstBurstLength, bhs.expectedDataTransferLength))) {
       return this.reject(bhs, REJECT_PROTOCOL_ERROR, true);
     }
     this.tasks.set(task.itt, task);
+    this.recentlyAborted.delete(task.itt);
     if (!bhs.write || task.expectedLength === 0) return this.execute(task, 0);
 
     if (!bhs.final && params.initialR2T) return this.abortConnection(bhs, REJECT_PROTOCOL_ERROR);
@@ -285,8 +295,13 @@ export class TargetConnection extends EventEmitter {
     try {
       task.write.dataOut(bhs.ttt, bhs.dataSN, bhs.bufferOffset, length, bhs.final);
     } catch (error) {
-      if (error instanceof DataOutError) return this.abortConnection(bhs, error.rejectReason);
-      throw error;
+      if (!(error instanceof DataOutError)) throw error;
+      if (!error.taskOnly) return this.abortConnection(bhs, error.rejectReason);
+      // The rest of this command's Data-Out is discarded; the command ends with ABORTED COMMAND, DATA PHASE ERROR.
+      this.emit('warning', error);
+      this.abortTask(task);
+      task.aborted = false;
+      return this.finishTask(task, { status: SCSI_CHECK_CONDITION, sense: DATA_PHASE_ERROR_SENSE });
     }
     if (!pdu.placed && pdu.data && length > 0) pdu.data.copy(task.buffer!, bhs.bufferOffset);
     if (task.write.complete) {
@@ -325,11 +340,16 @@ export class TargetConnection extends EventEmitter {
   private respond(task: Task, result: ScsiResult): void {
     if (task.aborted || this.phase !== 'full-feature' || this.tasks.get(task.itt) !== task) return;
     this.tasks.delete(task.itt);
+    this.finishTask(task, result);
+  }
+
+  private finishTask(task: Task, result: ScsiResult): void {
     const edtl = task.expectedLength;
     const params = this.params!;
     const produced = result.data?.length ?? 0;
     // Residuals (RFC 7143 §11.4.5): reads compare the data the command produced, writes the data the CDB wanted.
-    const wanted = task.write ? (result.data === undefined ? this.writeLengthOf(task, produced) : produced) : produced;
+    // A write whose CDB length we cannot tell (WRITE SAME, UNMAP lists...) took what the initiator sent.
+    const wanted = task.wanted ?? (task.isWrite ? edtl : produced);
     const overflow = wanted > edtl;
     const underflow = wanted < edtl;
     const residualCount = overflow ? wanted - edtl : underflow ? edtl - wanted : 0;
@@ -370,15 +390,6 @@ export class TargetConnection extends EventEmitter {
     }, payload);
   }
 
-  /** The bytes a write CDB asked to transfer, for the residual: what the initiator sent when we cannot tell. */
-  private writeLengthOf(task: Task, fallback: number): number {
-    const wanted = writeTransferLength(task.cdb, this.blockSizeOf(task));
-    return wanted ?? (fallback || task.expectedLength);
-  }
-
-  private blockSizeOf(task: Task): number | undefined {
-    return task.lu?.blockSize;
-  }
 
   // ---- other PDUs ----
 
@@ -428,9 +439,8 @@ export class TargetConnection extends EventEmitter {
     switch (bhs.func) {
       case 1: { // ABORT TASK
         const task = this.tasks.get(bhs.referencedTaskTag);
-        if (task) this.abortTask(task);
-        // A task already answered is "complete"; one that never reached us "does not exist" (RFC 7143 §11.6.1).
-        else if (serialDiff(bhs.refCmdSN, this.window!.expCmdSN) >= 0) response = 1;
+        // A task already answered (or never received) "does not exist": the initiator then expects its response.
+        if (task) this.abortTask(task); else response = 1;
         break;
       }
       case 2: case 4: // ABORT TASK SET, CLEAR TASK SET
@@ -553,6 +563,24 @@ export class TargetConnection extends EventEmitter {
 const HARDWARE_ERROR_SENSE = (() => {
   const s = Buffer.alloc(18);
   s[0] = 0x70; s[2] = 0x04; s[7] = 10; s[12] = 0x44;
+  return s;
+})();
+
+/** A copy of a WRITE / WRITE AND VERIFY (10/12/16) CDB with its transfer length set to `blocks`. */
+export function withWriteBlocks(cdb: Buffer, blocks: number): Buffer {
+  const c = Buffer.from(cdb);
+  switch (c[0]) {
+    case 0x2a: case 0x2e: c.writeUInt16BE(blocks, 7); break;
+    case 0xaa: case 0xae: c.writeUInt32BE(blocks, 6); break;
+    case 0x8a: case 0x8e: c.writeUInt32BE(blocks, 10); break;
+  }
+  return c;
+}
+
+/** ABORTED COMMAND / DATA PHASE ERROR (4Bh/00h): the command's Data-Out broke the sequence rules. */
+const DATA_PHASE_ERROR_SENSE = (() => {
+  const s = Buffer.alloc(18);
+  s[0] = 0x70; s[2] = 0x0b; s[7] = 10; s[12] = 0x4b;
   return s;
 })();
 

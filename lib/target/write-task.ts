@@ -10,7 +10,11 @@ interface Solicited { offset: number; length: number; received: number; nextData
 /** A Data-Out that breaks the rules; the connection answers it with a Reject and drops the connection (ERL 0). */
 export class DataOutError extends Error {
   override name = 'DataOutError';
-  constructor(message: string, readonly rejectReason: number) { super(message); }
+  /**
+   * `taskOnly`: a DataSN out of sequence spoils this command alone (it fails with CHECK CONDITION and the
+   * connection lives on); anything else means the initiator lost track of the connection's state.
+   */
+  constructor(message: string, readonly rejectReason: number, readonly taskOnly = false) { super(message); }
 }
 
 export const REJECT_PROTOCOL_ERROR = 0x04;
@@ -62,7 +66,7 @@ export class WriteTask {
     }
     if (ttt === 0xffffffff) {
       if (!this.unsolicitedOpen) throw new DataOutError('unsolicited Data-Out where none was allowed', REJECT_PROTOCOL_ERROR);
-      if (dataSN !== this.unsolicitedNextDataSN) throw new DataOutError(`Data-Out DataSN ${dataSN}, expected ${this.unsolicitedNextDataSN}`, REJECT_PROTOCOL_ERROR);
+      if (dataSN !== this.unsolicitedNextDataSN) throw new DataOutError(`Data-Out DataSN ${dataSN}, expected ${this.unsolicitedNextDataSN}`, REJECT_PROTOCOL_ERROR, true);
       if (bufferOffset + length > this.unsolicitedEnd) throw new DataOutError(`unsolicited data beyond FirstBurstLength (${this.unsolicitedEnd})`, REJECT_PROTOCOL_ERROR);
       this.unsolicitedNextDataSN++;
       this.received += length;
@@ -75,7 +79,7 @@ export class WriteTask {
     }
     const seq = this.solicited.get(ttt);
     if (!seq) throw new DataOutError(`Data-Out with unknown Target Transfer Tag 0x${ttt.toString(16)}`, REJECT_INVALID_PDU_FIELD);
-    if (dataSN !== seq.nextDataSN) throw new DataOutError(`Data-Out DataSN ${dataSN}, expected ${seq.nextDataSN}`, REJECT_PROTOCOL_ERROR);
+    if (dataSN !== seq.nextDataSN) throw new DataOutError(`Data-Out DataSN ${dataSN}, expected ${seq.nextDataSN}`, REJECT_PROTOCOL_ERROR, true);
     if (bufferOffset < seq.offset || bufferOffset + length > seq.offset + seq.length) {
       throw new DataOutError(`Data-Out [${bufferOffset}, +${length}) outside its R2T [${seq.offset}, +${seq.length})`, REJECT_PROTOCOL_ERROR);
     }
