@@ -8,7 +8,7 @@ import { LoginError } from '../lib/protocol/login-status';
 import { NegotiationError, ProtocolError } from '../lib/protocol/errors';
 import { deriveIsid } from '../lib/protocol/isid';
 import { decodeTextKeys, decodeTextPairs, encodeText } from '../lib/protocol/text';
-import type { Pdu } from '../lib/protocol/pdu';
+import type { OutgoingPdu, Pdu } from '../lib/protocol/pdu';
 import { runLogin, runLoginExpectingError, wire } from './protocol-login-harness';
 
 const INITIATOR = 'iqn.2024-01.org.example:initiator';
@@ -283,5 +283,39 @@ describe('protocol/login: the target refuses bad logins with the right status', 
     const t = chapTarget();
     assert.equal(t.receive(request([...identity.slice(0, 3), ['AuthMethod', 'CHAP']], { transit: false, nsg: 0 })).outcome, 'continue');
     assert.deepEqual(status(t, request([['CHAP_A', '5']], { transit: false, nsg: 0, cmdSN: 2 })), ['failed', 0x0200]);
+  });
+});
+
+describe('protocol/login: target offers along the way (as tgtd makes them)', () => {
+  const addKeys = (extra: Record<string, string>) => (p: Pdu<LoginResponse>, i: number) => {
+    if (i === 1) p.data = Buffer.concat([p.data, encodeText(Object.entries(extra))]);
+    return p;
+  };
+  it('answers target offers in a T=0 response and then completes', () => {
+    const i = initiator();
+    const t = target();
+    const q0 = wire((i.start() as { pdu: OutgoingPdu<LoginRequest> }).pdu);
+    const r0 = wire(t.receive(q0).pdu);
+    const q1 = wire((i.receive(r0) as { pdu: OutgoingPdu<LoginRequest> }).pdu);
+    // The target holds back the transit and offers keys of its own.
+    const r1 = wire(t.receive(q1).pdu);
+    r1.bhs.transit = false;
+    r1.bhs.nsg = 0;
+    r1.bhs.tsih = 0;
+    r1.data = Buffer.concat([r1.data, encodeText([['OFMarker', 'No'], ['TaskReporting', 'RFC3720,FastAbort']])]);
+    const step = i.receive(r1);
+    assert.equal(step.kind, 'send');
+    const q2 = wire((step as { pdu: OutgoingPdu<LoginRequest> }).pdu);
+    assert.deepEqual([...keysOf(q2)], [['OFMarker', 'Reject'], ['TaskReporting', 'RFC3720']]);
+    assert.deepEqual([q2.bhs.csg, q2.bhs.transit, q2.bhs.nsg, q2.bhs.expStatSN], [1, true, 3, r1.bhs.statSN + 1]);
+    const final = wire<LoginResponse>({ bhs: { ...r1.bhs, transit: true, nsg: 3, tsih: 0x77, statSN: r1.bhs.statSN + 1 }, data: Buffer.alloc(0) });
+    const done = i.receive(final);
+    assert.equal(done.kind, 'done');
+    if (done.kind === 'done') assert.deepEqual([done.result.tsih, done.result.expStatSN, done.result.parameters.taskReporting], [0x77, r1.bhs.statSN + 2, 'RFC3720']);
+  });
+  it('a final response with agreeing offers is accepted, a disagreeing one is not', () => {
+    assert.equal(runLogin(initiator(), target(), addKeys({ IFMarker: 'No', OFMarkInt: 'Reject', iSCSIProtocolLevel: '1' })).step.kind, 'done');
+    const { error } = runLoginExpectingError(initiator(), target(), addKeys({ TaskReporting: 'FastAbort' }));
+    assert.match(error.message, /TaskReporting=FastAbort/);
   });
 });

@@ -203,7 +203,8 @@ describe('protocol/negotiation: Negotiation between an initiator and a target', 
   it('the initiator answers keys the target offers, and checks declarations', () => {
     const i = new Negotiation({ role: 'initiator', local: INITIATOR_DEFAULTS, sessionType: 'Normal' });
     i.offers();
-    assert.deepEqual(i.receive(keys({ MaxOutstandingR2T: '1', TaskReporting: 'FastAbort,RFC3720' })), [['TaskReporting', 'Reject']]);
+    assert.deepEqual(i.receive(keys({ MaxOutstandingR2T: '1', TaskReporting: 'FastAbort,RFC3720' })), [['TaskReporting', 'RFC3720']]);
+    assert.deepEqual(new Negotiation({ role: 'initiator', local: INITIATOR_DEFAULTS, sessionType: 'Normal' }).receive(keys({ TaskReporting: 'FastAbort' })), [['TaskReporting', 'Reject']]);
     assert.throws(() => i.receive(keys({ MaxRecvDataSegmentLength: '100' })), /512/);
     assert.throws(() => i.receive(keys({ TargetPortalGroupTag: '70000' })), NegotiationError);
   });

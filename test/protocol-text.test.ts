@@ -32,7 +32,8 @@ describe('protocol/text: key=value codec', () => {
     assert.throws(() => decodeTextPairs(t('A=1')), /NUL/); // unterminated
     assert.throws(() => decodeTextPairs(t('NoEquals\0')), /no "="/);
     assert.throws(() => decodeTextPairs(t('=value\0')), /malformed key/);
-    assert.throws(() => decodeTextPairs(t('lowercase=1\0')), /malformed key/);
+    assert.throws(() => decodeTextPairs(t('1stKey=1\0')), /malformed key/);
+    assert.deepEqual(decodeTextPairs(t('iSCSIProtocolLevel=1\0')), [['iSCSIProtocolLevel', '1']]);
     assert.throws(() => decodeTextPairs(t('Bad Key=1\0')), /malformed key/);
     assert.throws(() => decodeTextPairs(Buffer.from([0x41, 0x3d, 0xff, 0xfe, 0x00])), /UTF-8/);
   });

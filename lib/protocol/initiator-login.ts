@@ -243,8 +243,10 @@ export class InitiatorLogin {
     for (const k of keys.keys()) if (isSecurityKey(k)) throw new NegotiationError(k, keys.get(k), 'security key outside the SecurityNegotiation stage');
     const answers = this.negotiation.receive(keys);
     if (bhs.transit) {
-      const owed = answers.filter(([k, v]) => !OBSOLETE_KEYS.has(k) && v !== 'NotUnderstood');
-      if (owed.length > 0) throw new ProtocolError(`target moved to Full Feature Phase while offering ${owed.map(([k]) => k).join(', ')}`);
+      // Keys the target offered along with its final response get no answer from us; that is only harmful
+      // when our answer would have changed the outcome.
+      const owed = answers.filter(([k, v]) => !OBSOLETE_KEYS.has(k) && v !== 'NotUnderstood' && v !== 'Irrelevant' && v !== keys.get(k));
+      if (owed.length > 0) throw new ProtocolError(`target moved to Full Feature Phase while offering ${owed.map(([k, v]) => `${k}=${keys.get(k)} (we answer ${v})`).join(', ')}`);
       return this.complete(bhs);
     }
     return this.request(answers, true, LoginStage.FullFeature);

@@ -111,6 +111,8 @@ function inRange(def: KeyDefinition, n: number): boolean {
 
 /** The value a side offers for `key`, from its OperationalValues. */
 function localValue(local: OperationalValues, key: string): string {
+  // Keys outside OperationalValues (TaskReporting, iSCSIProtocolLevel): we support exactly their defaults.
+  if (!(key in FIELD_OF_KEY)) return keyDefinition(key)!.default!;
   const v = local[FIELD_OF_KEY[key]];
   if (Array.isArray(v)) return v.join(',');
   if (typeof v === 'boolean') return yesNo(v);

@@ -6,8 +6,11 @@ import { TextFormatError } from './errors';
 /** One key=value pair, in the order it appeared. */
 export type TextPair = readonly [key: string, value: string];
 
-/** RFC 7143 §6.1: a standard-label (or an `X#` IANA-registered key) of at most 63 bytes. */
-const KEY_PATTERN = /^(?:X#[A-Za-z0-9.+@_-]+|[A-Z][A-Za-z0-9.+@_-]*)$/;
+/**
+ * RFC 7143 §6.1: a standard-label (or an `X#` IANA-registered key) of at most 63 bytes. The grammar asks for a
+ * capital first letter, but the RFC's own iSCSIProtocolLevel key starts lower-case, so any letter is accepted.
+ */
+const KEY_PATTERN = /^(?:X#[A-Za-z0-9.+@_-]+|[A-Za-z][A-Za-z0-9.+@_-]*)$/;
 export const MAX_KEY_LENGTH = 63;
 /** RFC 7143 §6.1: an individual value (not its encoding) is at most 255 bytes. */
 export const MAX_VALUE_LENGTH = 255;
