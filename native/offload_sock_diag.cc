@@ -37,6 +37,32 @@ struct Keys {
                tx = k("tx"), rx = k("rx");
 };
 
+// Collects properties and creates the object with one napi_define_properties call: about twice as fast as one
+// Set per property when building tens of thousands of rows.
+class ObjectBuilder {
+ public:
+  explicit ObjectBuilder(Napi::Env env) : env_(env) {}
+  void add(const Napi::String& key, napi_value value) {
+    napi_property_descriptor d{};
+    d.name = key;
+    d.value = value;
+    d.attributes = napi_default_jsproperty;
+    props_[count_++] = d;
+  }
+  void num(const Napi::String& key, double value) { add(key, Napi::Number::New(env_, value)); }
+  Napi::Object build() {
+    Napi::Object o = Napi::Object::New(env_);
+    napi_status status = napi_define_properties(env_, o, count_, props_);
+    NAPI_THROW_IF_FAILED(env_, status, Napi::Object());
+    return o;
+  }
+
+ private:
+  Napi::Env env_;
+  napi_property_descriptor props_[32];
+  size_t count_ = 0;
+};
+
 std::string FormatAddress(uint8_t family, const __be32* words) {
   char text[INET6_ADDRSTRLEN] = "";
   ::inet_ntop(family, words, text, sizeof text);
@@ -51,9 +77,8 @@ Napi::Object TcpInfoObject(Keys& keys, const rtattr* attr) {
   size_t len = RTA_PAYLOAD(attr);
   std::memcpy(&info, RTA_DATA(attr), len < sizeof info ? len : sizeof info);
   if (len > sizeof info) len = sizeof info;
-  Napi::Env env = keys.env;
-  Napi::Object o = Napi::Object::New(env);
-  auto num = [&](const Napi::String& key, double value) { o.Set(key, Napi::Number::New(env, value)); };
+  ObjectBuilder o(keys.env);
+  auto num = [&](const Napi::String& key, double value) { o.num(key, value); };
   num(keys.rttUs, info.tcpi_rtt);
   num(keys.rttVarUs, info.tcpi_rttvar);
   num(keys.cwnd, info.tcpi_snd_cwnd);
@@ -82,7 +107,7 @@ Napi::Object TcpInfoObject(Keys& keys, const rtattr* attr) {
     num(keys.bytesRetrans, static_cast<double>(info.tcpi_bytes_retrans));
   }
   if (TCPI_HAS(len, tcpi_snd_wnd)) num(keys.sndWnd, info.tcpi_snd_wnd);
-  return o;
+  return o.build();
 }
 
 const char* TlsConfName(uint16_t conf) {
@@ -145,30 +170,30 @@ void DumpFamily(Keys& keys, NetlinkSocket& nl, uint8_t family, uint32_t states, 
   int err = nl.transact(&message, sizeof message, [&](const nlmsghdr* msg) {
     if (msg->nlmsg_type != SOCK_DIAG_BY_FAMILY || msg->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) return;
     auto* diag = static_cast<const inet_diag_msg*>(NLMSG_DATA(msg));
-    Napi::Object row = Napi::Object::New(env);
-    row.Set(keys.family, Napi::Number::New(env, diag->idiag_family == AF_INET6 ? 6 : 4));
-    row.Set(keys.state, Napi::Number::New(env, diag->idiag_state));
-    row.Set(keys.localAddress, Napi::String::New(env, FormatAddress(diag->idiag_family, diag->id.idiag_src)));
-    row.Set(keys.localPort, Napi::Number::New(env, ntohs(diag->id.idiag_sport)));
-    row.Set(keys.remoteAddress, Napi::String::New(env, FormatAddress(diag->idiag_family, diag->id.idiag_dst)));
-    row.Set(keys.remotePort, Napi::Number::New(env, ntohs(diag->id.idiag_dport)));
-    row.Set(keys.boundIfindex, Napi::Number::New(env, diag->id.idiag_if));
-    row.Set(keys.inode, Napi::Number::New(env, diag->idiag_inode));
-    row.Set(keys.uid, Napi::Number::New(env, diag->idiag_uid));
-    row.Set(keys.rqueue, Napi::Number::New(env, diag->idiag_rqueue));
-    row.Set(keys.wqueue, Napi::Number::New(env, diag->idiag_wqueue));
+    ObjectBuilder row(env);
+    row.num(keys.family, diag->idiag_family == AF_INET6 ? 6 : 4);
+    row.num(keys.state, diag->idiag_state);
+    row.add(keys.localAddress, Napi::String::New(env, FormatAddress(diag->idiag_family, diag->id.idiag_src)));
+    row.num(keys.localPort, ntohs(diag->id.idiag_sport));
+    row.add(keys.remoteAddress, Napi::String::New(env, FormatAddress(diag->idiag_family, diag->id.idiag_dst)));
+    row.num(keys.remotePort, ntohs(diag->id.idiag_dport));
+    row.num(keys.boundIfindex, diag->id.idiag_if);
+    row.num(keys.inode, diag->idiag_inode);
+    row.num(keys.uid, diag->idiag_uid);
+    row.num(keys.rqueue, diag->idiag_rqueue);
+    row.num(keys.wqueue, diag->idiag_wqueue);
     int len = static_cast<int>(msg->nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
     for (auto* a = reinterpret_cast<const rtattr*>(diag + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
       if (a->rta_type == INET_DIAG_INFO) {
-        row.Set(keys.tcpInfo, TcpInfoObject(keys, a));
+        row.add(keys.tcpInfo, TcpInfoObject(keys, a));
       } else if (a->rta_type == INET_DIAG_CONG) {
         const char* name = static_cast<const char*>(RTA_DATA(a));
-        row.Set(keys.congestion, Napi::String::New(env, name, strnlen(name, RTA_PAYLOAD(a))));
+        row.add(keys.congestion, Napi::String::New(env, name, strnlen(name, RTA_PAYLOAD(a))));
       } else if (a->rta_type == INET_DIAG_ULP_INFO) {
-        row.Set(keys.ulp, UlpObject(keys, a));
+        row.add(keys.ulp, UlpObject(keys, a));
       }
     }
-    out.Set(count++, row);
+    out.Set(count++, row.build());
   });
   // A kernel without IPv6 has no AF_INET6 diag handler: that family simply has no connections.
   if (err == ENOENT && family == AF_INET6) return;
