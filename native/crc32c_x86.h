@@ -77,7 +77,10 @@ ISCSI_CRC32C_TARGET_X86 inline uint32_t ExtendX86(uint32_t crc, const uint8_t* p
   return ~c;
 }
 
-inline bool X86Supported() { return __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul"); }
+inline bool X86Supported() {
+  __builtin_cpu_init();  // detection may run from another file's static initializer, before libgcc's constructor
+  return __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul");
+}
 
 }  // namespace iscsi::crc32c_detail
 #endif  // __x86_64__

@@ -4,6 +4,7 @@
 // With --runs N every case runs N times (interleaved, so drift hits all cases alike) and the median is reported.
 // --json prints only a JSON array [{name, hz, bytesPerSec}] on stdout.
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Benchmark from 'benchmark';
@@ -102,8 +103,12 @@ function main(): void {
     process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     return;
   }
-  const cpu = require('node:os').cpus()[0]?.model ?? 'unknown CPU';
-  process.stdout.write(`node ${process.version}, ${process.arch}, ${cpu}; ${runs === 1 ? '1 run' : `median of ${runs} runs`}\n`);
+  // The load average says whether other work shared the CPUs: on a busy machine every rate here reads low.
+  const load = os.loadavg()[0].toFixed(2);
+  process.stdout.write(
+    `node ${process.version}, ${process.arch}, ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, ` +
+      `load average ${load}; ${runs === 1 ? '1 run' : `median of ${runs} runs`}\n`,
+  );
   for (const { suite, cases } of suites) process.stdout.write(`\n${suite.name}\n${formatTable(cases, hz, rme)}\n`);
   if (sinkSnapshot() === 0.5) process.stdout.write('\n'); // reads the sink so its writes stay observable
 }
