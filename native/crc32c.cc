@@ -3,6 +3,7 @@
 #include "crc32c.h"
 
 #include "crc32c_arm64.h"
+#include "crc32c_avx512.h"
 #include "crc32c_portable.h"
 #include "crc32c_x86.h"
 
@@ -14,6 +15,9 @@ using Extend = uint32_t (*)(uint32_t crc, const uint8_t* data, size_t size);
 
 // Wrappers with the default target so the table holds plain function pointers.
 #if defined(__x86_64__)
+uint32_t ExtendAvx512(uint32_t crc, const uint8_t* data, size_t size) {
+  return crc32c_detail::ExtendAvx512(crc, data, size);
+}
 uint32_t ExtendSse42(uint32_t crc, const uint8_t* data, size_t size) {
   return crc32c_detail::ExtendX86(crc, data, size);
 }
@@ -27,6 +31,7 @@ uint32_t ExtendArmv8(uint32_t crc, const uint8_t* data, size_t size) {
 // Fastest first; `supported` is filled in at first use.
 Crc32cImplementation implementations[] = {
 #if defined(__x86_64__)
+    {"avx512-vpclmul", false, ExtendAvx512},
     {"sse4.2", false, ExtendSse42},
 #endif
 #if defined(__aarch64__)
@@ -39,6 +44,7 @@ constexpr size_t kImplementationCount = sizeof(implementations) / sizeof(impleme
 const Crc32cImplementation* Detect() {
   for (Crc32cImplementation& impl : implementations) {
 #if defined(__x86_64__)
+    if (impl.extend == ExtendAvx512) impl.supported = crc32c_detail::Avx512Supported();
     if (impl.extend == ExtendSse42) impl.supported = crc32c_detail::X86Supported();
 #endif
 #if defined(__aarch64__)

@@ -25,9 +25,11 @@ const rfcVectors: Array<{ name: string; data: Buffer; wire: string }> = [
   { name: 'an iSCSI Read (10) command PDU', data: readPdu, wire: '563a96d9' },
 ];
 
-// Lengths around every boundary of the hardware paths: the single-stream cutoff (216), whole rounds of
-// 3 x 4 KiB lanes (12288) and the 24-byte granularity of the last round.
+// Lengths around every boundary of the hardware paths: whole rounds of 3 x 4 KiB lanes (12288) and the 24-byte
+// granularity of the last round (crc32 paths), the 1 KiB start and 256-byte steps of the folding path.
+// (The single-stream cutoffs, 80 and 216 bytes, sit inside the 0..300 sweep.)
 const boundaryLengths = [
+  1023, 1024, 1025, 1024 + 255, 1280, 1280 + 1,
   12287, 12288, 12289, 12288 + 215, 12288 + 216, 12288 + 239, 2 * 12288, 2 * 12288 + 23, 8192, 8192 + 48,
   65536, 65536 + 7, (1 << 20) + 3,
 ];
@@ -50,8 +52,9 @@ describe('CRC32C', () => {
     assert.ok(supported.includes('slicing-by-8'));
     assert.ok(supported.includes(activeCrc32cImplementation()), `active ${activeCrc32cImplementation()} is not supported`);
     const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
-    if (process.arch === 'x64' && /\bsse4_2\b/.test(cpuinfo) && /\bpclmulqdq\b/.test(cpuinfo))
-      assert.equal(activeCrc32cImplementation(), 'sse4.2');
+    const has = (flag: string) => new RegExp(`\\b${flag}\\b`).test(cpuinfo);
+    if (process.arch === 'x64' && has('sse4_2') && has('pclmulqdq'))
+      assert.equal(activeCrc32cImplementation(), has('avx512f') && has('vpclmulqdq') ? 'avx512-vpclmul' : 'sse4.2');
     if (process.arch === 'arm64' && /^Features\s*:.*\bcrc32\b/m.test(cpuinfo))
       assert.equal(activeCrc32cImplementation(), 'armv8-crc');
   });
