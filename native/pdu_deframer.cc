@@ -71,8 +71,10 @@ bool Deframer::AcceptsOpcode(uint8_t opcode) const {
 ReadPlan Deframer::PlanRead(size_t staging_capacity) const {
   ReadPlan plan{false, 0, 0, staging_capacity};
   // While a large task transfer is outstanding, staging reads stop at PDU boundaries so that the next large data
-  // segment is read straight into its task buffer instead of being staged and copied.
-  const bool exact = large_tasks_ > 0;
+  // segment is read straight into its task buffer instead of being staged and copied. So do reads planned while
+  // idle: the plan is fixed before the next command registers its buffer. Only with small transfers alone in
+  // flight do reads take many PDUs at once, where one read per PDU would cost more than copying a few KiB.
+  const bool exact = large_tasks_ > 0 || tasks_.empty();
   size_t need = 0;
   switch (state_) {
     case State::kData:

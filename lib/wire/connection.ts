@@ -2,11 +2,10 @@
 // It knows nothing of sessions or logins; the initiator's session layer and the embedded target both sit on it.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { type BhsInit, encodeBhs } from './bhs';
+import type { BhsInit } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
-import { crc32c } from './crc32c';
 import { Deframer, type DeframerRole, type DeframerStats, type ReceivedPdu } from './deframer';
-import { BHS_LENGTH } from './opcodes';
+import { type Digests, framePdu } from './framer';
 
 export interface PduConnectionOptions {
   role: DeframerRole;
@@ -19,16 +18,13 @@ export interface SendStats {
   bytes: number;
 }
 
-const PADDING = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
-
 /**
  * Events: 'pdu' (ReceivedPdu, synchronously from the read; copy `data` to keep it unless `placed`), 'error'
  * (ProtocolError from the framer, or a socket error), 'close', 'drain'.
  */
 export class PduConnection extends EventEmitter {
   readonly deframer: Deframer;
-  private headerDigest = false;
-  private dataDigest = false;
+  private readonly digests: Digests = { headerDigest: false, dataDigest: false };
   private readonly sent: SendStats = { pdus: 0, bytes: 0 };
   private closed = false;
 
@@ -80,8 +76,8 @@ export class PduConnection extends EventEmitter {
 
   /** Digests apply from the first PDU after the Login Response that ends the login (RFC 7143 §13.1). */
   setDigests(header: boolean, data: boolean): void {
-    this.headerDigest = header;
-    this.dataDigest = data;
+    this.digests.headerDigest = header;
+    this.digests.dataDigest = data;
     this.deframer.setDigests(header, data);
   }
 
@@ -99,36 +95,15 @@ export class PduConnection extends EventEmitter {
    */
   send(bhs: BhsInit, data?: Buffer | readonly Buffer[], ahs?: Buffer): boolean {
     const segments = data === undefined ? [] : Buffer.isBuffer(data) ? [data] : data;
-    let dataLength = 0;
-    for (const segment of segments) dataLength += segment.length;
-    const ahsLength = ahs?.length ?? 0;
-    const header = Buffer.allocUnsafe(BHS_LENGTH + ahsLength + (this.headerDigest ? 4 : 0));
-    encodeBhs({ ...bhs, ahsLength, dataLength } as BhsInit, header, 0);
-    if (ahs) ahs.copy(header, BHS_LENGTH);
-    if (this.headerDigest) header.writeUInt32LE(crc32c(header.subarray(0, BHS_LENGTH + ahsLength)), BHS_LENGTH + ahsLength);
-
+    const wire = framePdu(bhs, segments, this.digests, ahs);
     const socket = this.socket;
-    socket.cork();
-    socket.write(header);
-    if (dataLength > 0) {
-      const padding = PADDING[(4 - (dataLength % 4)) % 4];
-      let crc = 0;
-      for (const segment of segments) {
-        if (segment.length === 0) continue;
-        socket.write(segment);
-        if (this.dataDigest) crc = crc32c(segment, crc);
-      }
-      if (padding.length) socket.write(padding);
-      if (this.dataDigest) {
-        const digest = Buffer.allocUnsafe(4);
-        digest.writeUInt32LE(crc32c(padding, crc));
-        socket.write(digest);
-      }
-      this.sent.bytes += dataLength + padding.length + (this.dataDigest ? 4 : 0);
+    if (wire.length > 1) socket.cork();
+    for (const buffer of wire) {
+      socket.write(buffer);
+      this.sent.bytes += buffer.length;
     }
-    socket.uncork();
+    if (wire.length > 1) socket.uncork();
     this.sent.pdus++;
-    this.sent.bytes += header.length;
     return !socket.writableNeedDrain;
   }
 
