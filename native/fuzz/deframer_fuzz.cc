@@ -1,0 +1,92 @@
+// libFuzzer harness for the PDU deframer: arbitrary byte streams, split at arbitrary points, read the way the
+// socket loop reads them (into staging or straight into task buffers, as PlanRead says). Beyond ASan/UBSan it traps
+// on any broken invariant: a planned read outside its task buffer, an event pointing outside what was read.
+//
+// Input layout: [config, split seed, task sizes (2 bytes), stream...]. See run.sh; seeds come from make-corpus.ts.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "pdu_deframer.h"
+
+using iscsi::DataPlacement;
+using iscsi::Deframer;
+using iscsi::DeframerRole;
+
+static void Require(bool condition) {
+  if (!condition) __builtin_trap();
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 4) return 0;
+  const uint8_t config = data[0];
+  uint32_t split = data[1] | 1u;
+  const uint16_t task_sizes = static_cast<uint16_t>(data[2] | (data[3] << 8));
+  const uint8_t* stream = data + 4;
+  const size_t length = size - 4;
+
+  Deframer deframer((config & 1) ? DeframerRole::kTarget : DeframerRole::kInitiator);
+  deframer.SetDigests(config & 2, config & 4);
+  deframer.SetMaxDataSegmentLength((config & 8) ? 8192 : 262144);
+  deframer.SetPlacementThreshold((config & 16) ? 512 : 16384);
+
+  // Four tasks, ITT 0..3, with buffer sizes 0..~96 KiB drawn from the input.
+  std::vector<std::vector<uint8_t>> tasks(4);
+  for (uint32_t itt = 0; itt < 4; itt++) {
+    tasks[itt].resize(((task_sizes >> (itt * 4)) & 0xf) * 6000);
+    deframer.RegisterTask(itt, tasks[itt].data(), tasks[itt].size());
+  }
+  std::vector<uint8_t> staging((config & 32) ? 64 : 4096);
+
+  size_t at = 0;
+  bool unregistered = false;
+  while (at < length) {
+    split = split * 1103515245u + 12345u;  // split points vary with the seed byte
+    const iscsi::ReadPlan plan = deframer.PlanRead(staging.size());
+    Require(plan.length > 0);
+    size_t n = 1 + (split >> 16) % plan.length;
+    if (n > length - at) n = length - at;
+    bool ok;
+    if (plan.into_task) {
+      Require(plan.itt < 4);
+      std::vector<uint8_t>& task = tasks[plan.itt];
+      Require(plan.offset <= task.size() && n <= task.size() - plan.offset);
+      memcpy(task.data() + plan.offset, stream + at, n);
+      ok = deframer.CommitTaskRead(n);
+    } else {
+      Require(plan.length <= staging.size());
+      memcpy(staging.data(), stream + at, n);
+      ok = deframer.Consume(staging.data(), n);
+    }
+    at += n;
+
+    const auto& arena = deframer.header_arena();
+    const auto segments = deframer.TakeSegments();
+    for (const iscsi::PduEvent& event : deframer.events()) {
+      Require(event.header_length >= Deframer::kBhsLength);
+      Require(event.header_offset + event.header_length <= arena.size());
+      switch (static_cast<DataPlacement>(event.placement)) {
+        case DataPlacement::kNone: break;
+        case DataPlacement::kInput: Require(!plan.into_task && event.data_offset + event.data_length <= n); break;
+        case DataPlacement::kSegment:
+          Require(event.data_offset < segments.size() && segments[event.data_offset].size() == event.data_length);
+          break;
+        case DataPlacement::kTask:
+          Require(event.itt < 4 && event.data_offset + uint64_t{event.data_length} <= tasks[event.itt].size());
+          break;
+        default: Require(false);
+      }
+    }
+    deframer.ClearEvents();
+    if (!ok) {
+      Require(deframer.error() != iscsi::DeframerError::kNone && !deframer.error_message().empty());
+      Require(!deframer.Consume(staging.data(), 1));  // failed stays failed
+      break;
+    }
+    if ((config & 64) && !unregistered && at > length / 2) {  // abort a task mid-stream
+      deframer.UnregisterTask(0);
+      unregistered = true;
+    }
+  }
+  return 0;
+}
