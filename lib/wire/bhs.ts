@@ -193,12 +193,18 @@ export function decodeBhs(buf: Buffer, offset = 0): Bhs {
   }
 }
 
+// Module-level writers: closures created per call made encodeBhs several times slower.
+const bit = (v: boolean | undefined, mask: number) => (v ? mask : 0);
+function w32(buf: Buffer, at: number, v: number): void { buf.writeUInt32BE(v >>> 0, at); }
+function w16(buf: Buffer, at: number, v: number): void { buf.writeUInt16BE(v, at); }
+function writeTargetSeq(buf: Buffer, o: number, p: TargetSeq): void {
+  w32(buf, o + 24, p.statSN); w32(buf, o + 28, p.expCmdSN); w32(buf, o + 32, p.maxCmdSN);
+}
+
 /** Writes `pdu` as 48 bytes at `offset` of `buf`; every byte of the BHS is written (reserved ones as 0). */
 export function encodeBhs(pdu: BhsInit, buf: Buffer, offset = 0): void {
   const o = offset;
   buf.fill(0, o, o + BHS_LENGTH);
-  const w32 = (v: number, at: number) => buf.writeUInt32BE(v >>> 0, o + at);
-  const w16 = (v: number, at: number) => buf.writeUInt16BE(v, o + at);
   const dataLength = pdu.dataLength ?? 0;
   if (dataLength > 0xffffff) throw new BhsError(`DataSegmentLength ${dataLength} does not fit 24 bits`);
   const ahsLength = pdu.ahsLength ?? 0;
@@ -208,82 +214,80 @@ export function encodeBhs(pdu: BhsInit, buf: Buffer, offset = 0): void {
   buf[o + 5] = dataLength >> 16;
   buf[o + 6] = (dataLength >> 8) & 0xff;
   buf[o + 7] = dataLength & 0xff;
-  w32(pdu.itt, 16);
-  const targetSeq = (p: TargetSeq) => { w32(p.statSN, 24); w32(p.expCmdSN, 28); w32(p.maxCmdSN, 32); };
-  const bit = (v: boolean | undefined, mask: number) => (v ? mask : 0);
+  w32(buf, o + 16, pdu.itt);
   switch (pdu.opcode) {
     case Opcode.NopOut:
-      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); w32(pdu.cmdSN, 24); w32(pdu.expStatSN, 28);
+      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); w32(buf, o + 24, pdu.cmdSN); w32(buf, o + 28, pdu.expStatSN);
       break;
     case Opcode.ScsiCommand:
       if (pdu.cdb.length > 16) throw new BhsError(`CDB of ${pdu.cdb.length} bytes needs an extended-CDB AHS`);
       buf[o + 1] = bit(pdu.final, 0x80) | bit(pdu.read, 0x40) | bit(pdu.write, 0x20) | (pdu.attr & 7);
-      encodeLun(pdu.lun, buf, o + 8); w32(pdu.expectedDataTransferLength, 20); w32(pdu.cmdSN, 24); w32(pdu.expStatSN, 28);
+      encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.expectedDataTransferLength); w32(buf, o + 24, pdu.cmdSN); w32(buf, o + 28, pdu.expStatSN);
       pdu.cdb.copy(buf, o + 32);
       break;
     case Opcode.TaskManagementRequest:
-      buf[o + 1] = 0x80 | (pdu.func & 0x7f); encodeLun(pdu.lun, buf, o + 8); w32(pdu.referencedTaskTag, 20);
-      w32(pdu.cmdSN, 24); w32(pdu.expStatSN, 28); w32(pdu.refCmdSN, 32); w32(pdu.expDataSN, 36);
+      buf[o + 1] = 0x80 | (pdu.func & 0x7f); encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.referencedTaskTag);
+      w32(buf, o + 24, pdu.cmdSN); w32(buf, o + 28, pdu.expStatSN); w32(buf, o + 32, pdu.refCmdSN); w32(buf, o + 36, pdu.expDataSN);
       break;
     case Opcode.LoginRequest:
       buf[o] |= 0x40; // Login Requests are always immediate (RFC 7143 §11.12)
       buf[o + 1] = bit(pdu.transit, 0x80) | bit(pdu.cont, 0x40) | ((pdu.csg & 3) << 2) | (pdu.nsg & 3);
-      buf[o + 2] = pdu.versionMax; buf[o + 3] = pdu.versionMin; pdu.isid.copy(buf, o + 8, 0, 6); w16(pdu.tsih, 14);
-      w16(pdu.cid, 20); w32(pdu.cmdSN, 24); w32(pdu.expStatSN, 28);
+      buf[o + 2] = pdu.versionMax; buf[o + 3] = pdu.versionMin; pdu.isid.copy(buf, o + 8, 0, 6); w16(buf, o + 14, pdu.tsih);
+      w16(buf, o + 20, pdu.cid); w32(buf, o + 24, pdu.cmdSN); w32(buf, o + 28, pdu.expStatSN);
       break;
     case Opcode.TextRequest:
-      buf[o + 1] = bit(pdu.final, 0x80) | bit(pdu.cont, 0x40); encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20);
-      w32(pdu.cmdSN, 24); w32(pdu.expStatSN, 28);
+      buf[o + 1] = bit(pdu.final, 0x80) | bit(pdu.cont, 0x40); encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt);
+      w32(buf, o + 24, pdu.cmdSN); w32(buf, o + 28, pdu.expStatSN);
       break;
     case Opcode.DataOut:
-      buf[o + 1] = bit(pdu.final, 0x80); encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); w32(pdu.expStatSN, 28);
-      w32(pdu.dataSN, 36); w32(pdu.bufferOffset, 40);
+      buf[o + 1] = bit(pdu.final, 0x80); encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); w32(buf, o + 28, pdu.expStatSN);
+      w32(buf, o + 36, pdu.dataSN); w32(buf, o + 40, pdu.bufferOffset);
       break;
     case Opcode.LogoutRequest:
-      buf[o + 1] = 0x80 | (pdu.reason & 0x7f); w16(pdu.cid, 20); w32(pdu.cmdSN, 24); w32(pdu.expStatSN, 28);
+      buf[o + 1] = 0x80 | (pdu.reason & 0x7f); w16(buf, o + 20, pdu.cid); w32(buf, o + 24, pdu.cmdSN); w32(buf, o + 28, pdu.expStatSN);
       break;
     case Opcode.SnackRequest:
-      buf[o + 1] = 0x80 | (pdu.type & 0x0f); encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); w32(pdu.expStatSN, 28);
-      w32(pdu.begRun, 40); w32(pdu.runLength, 44);
+      buf[o + 1] = 0x80 | (pdu.type & 0x0f); encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); w32(buf, o + 28, pdu.expStatSN);
+      w32(buf, o + 40, pdu.begRun); w32(buf, o + 44, pdu.runLength);
       break;
     case Opcode.NopIn:
-      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); targetSeq(pdu);
+      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); writeTargetSeq(buf, o, pdu);
       break;
     case Opcode.ScsiResponse:
       buf[o + 1] = 0x80 | bit(pdu.bidiOverflow, 0x10) | bit(pdu.bidiUnderflow, 0x08) | bit(pdu.overflow, 0x04) | bit(pdu.underflow, 0x02);
-      buf[o + 2] = pdu.response; buf[o + 3] = pdu.status; w32(pdu.snackTag, 20); targetSeq(pdu);
-      w32(pdu.expDataSN, 36); w32(pdu.bidiResidualCount, 40); w32(pdu.residualCount, 44);
+      buf[o + 2] = pdu.response; buf[o + 3] = pdu.status; w32(buf, o + 20, pdu.snackTag); writeTargetSeq(buf, o, pdu);
+      w32(buf, o + 36, pdu.expDataSN); w32(buf, o + 40, pdu.bidiResidualCount); w32(buf, o + 44, pdu.residualCount);
       break;
     case Opcode.TaskManagementResponse:
-      buf[o + 1] = 0x80; buf[o + 2] = pdu.response; targetSeq(pdu);
+      buf[o + 1] = 0x80; buf[o + 2] = pdu.response; writeTargetSeq(buf, o, pdu);
       break;
     case Opcode.LoginResponse:
       buf[o + 1] = bit(pdu.transit, 0x80) | bit(pdu.cont, 0x40) | ((pdu.csg & 3) << 2) | (pdu.nsg & 3);
-      buf[o + 2] = pdu.versionMax; buf[o + 3] = pdu.versionActive; pdu.isid.copy(buf, o + 8, 0, 6); w16(pdu.tsih, 14);
-      targetSeq(pdu); buf[o + 36] = pdu.statusClass; buf[o + 37] = pdu.statusDetail;
+      buf[o + 2] = pdu.versionMax; buf[o + 3] = pdu.versionActive; pdu.isid.copy(buf, o + 8, 0, 6); w16(buf, o + 14, pdu.tsih);
+      writeTargetSeq(buf, o, pdu); buf[o + 36] = pdu.statusClass; buf[o + 37] = pdu.statusDetail;
       break;
     case Opcode.TextResponse:
-      buf[o + 1] = bit(pdu.final, 0x80) | bit(pdu.cont, 0x40); encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); targetSeq(pdu);
+      buf[o + 1] = bit(pdu.final, 0x80) | bit(pdu.cont, 0x40); encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); writeTargetSeq(buf, o, pdu);
       break;
     case Opcode.DataIn:
       buf[o + 1] = bit(pdu.final, 0x80) | bit(pdu.acknowledge, 0x40) | bit(pdu.overflow, 0x04) | bit(pdu.underflow, 0x02) | bit(pdu.hasStatus, 0x01);
       if (pdu.hasStatus) buf[o + 3] = pdu.status;
-      encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); targetSeq(pdu); w32(pdu.dataSN, 36); w32(pdu.bufferOffset, 40);
-      w32(pdu.residualCount, 44);
+      encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); writeTargetSeq(buf, o, pdu); w32(buf, o + 36, pdu.dataSN); w32(buf, o + 40, pdu.bufferOffset);
+      w32(buf, o + 44, pdu.residualCount);
       break;
     case Opcode.LogoutResponse:
-      buf[o + 1] = 0x80; buf[o + 2] = pdu.response; targetSeq(pdu); w16(pdu.time2Wait, 40); w16(pdu.time2Retain, 42);
+      buf[o + 1] = 0x80; buf[o + 2] = pdu.response; writeTargetSeq(buf, o, pdu); w16(buf, o + 40, pdu.time2Wait); w16(buf, o + 42, pdu.time2Retain);
       break;
     case Opcode.R2T:
-      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); w32(pdu.ttt, 20); targetSeq(pdu); w32(pdu.r2tSN, 36);
-      w32(pdu.bufferOffset, 40); w32(pdu.desiredDataTransferLength, 44);
+      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); w32(buf, o + 20, pdu.ttt); writeTargetSeq(buf, o, pdu); w32(buf, o + 36, pdu.r2tSN);
+      w32(buf, o + 40, pdu.bufferOffset); w32(buf, o + 44, pdu.desiredDataTransferLength);
       break;
     case Opcode.AsyncMessage:
-      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); targetSeq(pdu); buf[o + 36] = pdu.asyncEvent; buf[o + 37] = pdu.asyncVCode;
-      w16(pdu.parameter1, 38); w16(pdu.parameter2, 40); w16(pdu.parameter3, 42);
+      buf[o + 1] = 0x80; encodeLun(pdu.lun, buf, o + 8); writeTargetSeq(buf, o, pdu); buf[o + 36] = pdu.asyncEvent; buf[o + 37] = pdu.asyncVCode;
+      w16(buf, o + 38, pdu.parameter1); w16(buf, o + 40, pdu.parameter2); w16(buf, o + 42, pdu.parameter3);
       break;
     case Opcode.Reject:
-      buf[o + 1] = 0x80; buf[o + 2] = pdu.reason; targetSeq(pdu); w32(pdu.dataSN, 36);
+      buf[o + 1] = 0x80; buf[o + 2] = pdu.reason; writeTargetSeq(buf, o, pdu); w32(buf, o + 36, pdu.dataSN);
       break;
     default:
       throw new BhsError(`unknown opcode 0x${(pdu as { opcode: number }).opcode.toString(16)}`, 'EOPCODE');
