@@ -1,7 +1,7 @@
 // Drives one connection's login (RFC 7143 §6.3, §11.12-13): SecurityNegotiation (AuthMethod None or CHAP, one-way
 // or mutual), LoginOperationalNegotiation with every operational key by its rule (lib/protocol/negotiation.ts),
 // text continuation in both directions, and redirects (status 0x0101/0x0102) at any stage.
-import { ChapInitiator, type ChapInitiatorOptions } from '../protocol/chap';
+import { AuthenticationError, ChapAlgorithm, ChapInitiator, DEFAULT_CHAP_ALGORITHMS, type ChapInitiatorOptions } from '../protocol/chap';
 import { parseTargetAddress, type TargetAddress } from '../protocol/discovery-text';
 import { isSecurityKey } from '../protocol/keys';
 import { interpretLoginStatus, LoginError } from '../protocol/login-status';
@@ -68,6 +68,7 @@ class LoginExchange {
   private expStatSN = 0;
   private readonly itt = 0;
   private chapStep: 'method' | 'challenge' | 'verify' | 'done' = 'method';
+  private chapAlgorithm?: string;
 
   constructor(private readonly connection: PduConnection, private readonly receiver: PduReceiver, private readonly o: LoginOptions) {
     this.negotiation = new Negotiation({ role: 'initiator', local: o.operational, sessionType: o.sessionType });
@@ -131,6 +132,7 @@ class LoginExchange {
         return { pairs: [this.chap.algorithmOffer()], transit: false };
       case 'challenge':
         this.chapStep = 'verify';
+        this.chapAlgorithm = keys.get('CHAP_A');
         return { pairs: this.chap.answerChallenge(keys), transit: true };
       case 'verify':
         if (!bhs.transit) return { pairs: [], transit: true };
@@ -197,13 +199,36 @@ class LoginExchange {
       if (!value) throw new SessionProtocolError(`redirect (0x010${bhs.statusDetail}) without TargetAddress`);
       throw new RedirectSignal(status.permanent, parseTargetAddress(value));
     }
-    if (status.kind === 'error') throw status.error;
+    if (status.kind === 'error') {
+      if (this.chap && bhs.statusClass === 2) {
+        // Right after our CHAP_A list: some targets (tgtd) fail the login on an algorithm they don't know
+        // instead of picking one they do. The caller retries once offering MD5 only.
+        const offered = this.o.chap!.algorithms ?? DEFAULT_CHAP_ALGORITHMS;
+        if (this.chapStep === 'challenge' && offered.length > 1) throw new ChapAlgorithmsRefused(status.error);
+        // tgt numbers SHA-1 as 7 (IANA: SHA-256), so it picks 7 and then refuses our SHA-256 answer: when a
+        // response with a stronger algorithm than MD5 is refused, the caller retries once with MD5 alone.
+        if (this.chapStep === 'verify' && offered.length > 1 && this.chapAlgorithm !== String(ChapAlgorithm.MD5)) throw new ChapAlgorithmsRefused(status.error);
+        // Right after our CHAP response: the secret (or user) is wrong; say so plainly whatever detail came back.
+        if (this.chapStep === 'verify') {
+          throw Object.assign(new AuthenticationError(this.o.chap!.user, 'initiator', `the target refused our CHAP response (${status.error.message})`), { cause: status.error, reason: 'authentication-failed' });
+        }
+      }
+      throw status.error;
+    }
     if (bhs.itt !== this.itt) throw new SessionProtocolError(`Login Response ITT 0x${bhs.itt.toString(16)} is not ours`);
     if (this.o.isid.compare(bhs.isid) !== 0) throw new SessionProtocolError('Login Response ISID differs from the request');
     this.expStatSN = (bhs.statSN + 1) >>> 0;
     return { bhs, data: pdu.data };
   }
 }
+
+/** The target refused a login offering several CHAP algorithms; try again offering MD5 alone. */
+export class ChapAlgorithmsRefused extends Error {
+  constructor(readonly loginError: Error) { super(`CHAP algorithm list refused: ${loginError.message}`); }
+}
+
+/** MD5, the CHAP algorithm every target must support (RFC 7143 §12.1.3). */
+export const MANDATORY_CHAP: ChapAlgorithm[] = [ChapAlgorithm.MD5];
 
 /** Thrown inside the exchange to unwind to runLogin's caller as a redirect result. */
 class RedirectSignal extends Error {

@@ -4,7 +4,7 @@
 import { formatTargetAddress } from '../protocol/discovery-text';
 import { PduConnection } from '../wire/connection';
 import { RedirectLoopError } from './errors';
-import { runLogin, type LoginOptions, type LoginResult } from './login-driver';
+import { ChapAlgorithmsRefused, MANDATORY_CHAP, runLogin, type LoginOptions, type LoginResult } from './login-driver';
 
 export interface Portal { host: string; port: number }
 
@@ -35,6 +35,7 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
   const seen = [formatPortal(portal)];
   const redirects: Redirect[] = [];
   let movedTo: Portal | undefined;
+  let chap = options.chap;
   for (;;) {
     const connection = await PduConnection.connect({
       host: portal.host, port: portal.port, sourceAddress: options.sourceAddress, device: options.device,
@@ -43,10 +44,13 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
     connection.setMaxRecvDataSegmentLength(8192);
     let result: LoginResult;
     try {
-      result = await runLogin(connection, options);
+      result = await runLogin(connection, { ...options, chap });
     } catch (error) {
       connection.destroy();
-      throw error;
+      if (!(error instanceof ChapAlgorithmsRefused) || !chap) throw error;
+      chap = { ...chap, algorithms: MANDATORY_CHAP }; // one retry, same portal
+      if (options.chap?.algorithms?.length === 1) throw error.loginError;
+      continue;
     }
     if (result.kind === 'loggedIn') return { connection, login: result, landed: portal, redirects, movedTo };
     // Close the connection after any non-zero status class before going on (protocol.md §0 item 3).

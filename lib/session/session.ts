@@ -126,7 +126,9 @@ export class Session extends EventEmitter {
     super();
     this.o = {
       connectTimeoutMs: 5000, loginTimeoutMs: 10_000, commandTimeoutMs: 30_000, nopIntervalMs: 5000, nopTimeoutMs: 5000,
-      logoutTimeoutMs: 3000, maxRedirects: 8, reconnect: true, ...options,
+      logoutTimeoutMs: 3000, maxRedirects: 8, reconnect: true,
+      // Fields given as undefined keep their defaults.
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SessionOptions,
     };
     this.home = options.portal;
   }

@@ -49,7 +49,7 @@ export class Tgtd {
   /** `portals` as `127.a.b.c:port`; the control port is chosen from the pid so parallel runs don't clash. */
   static async start(portals: string[], targets: TgtdTarget[] = []): Promise<Tgtd> {
     const n = instances++;
-    const controlPort = 20000 + ((process.pid * 7 + n * 131) % 20000);
+    const controlPort = 1000 + ((process.pid * 7 + n * 131) % 30000); // a unix socket suffix; tgtd takes < 32768
     const child = spawn('tgtd', ['-f', '-C', String(controlPort), '--iscsi', `portal=${portals[0]}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += d; });
