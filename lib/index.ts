@@ -8,3 +8,5 @@ export type { SessionOptions, SessionState, SessionInfo, CommandResult } from '.
 export { LunDevice } from './session/lun-device';
 export { PathError, RedirectLoopError } from './session/errors';
 export { parseIscsiUrl, IscsiUrlError } from './url';
+export { Target } from './target/target';
+export type { TargetOptions, MemberPortalOptions, LunOptions, ChapAccount, AluaAccessState, PortalInfo, LunInfo, SessionFilter, MemberPortalInfo, ConnectionInfo } from './target/target';
