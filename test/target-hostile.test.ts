@@ -27,7 +27,7 @@ class RawPeer {
     });
   }
   private wake(): void { for (const w of this.waiters.splice(0)) w(); }
-  send(bhs: BhsInit, data = Buffer.alloc(0)): void {
+  send(bhs: BhsInit, data: Buffer = Buffer.alloc(0)): void {
     const header = Buffer.alloc(48);
     encodeBhs({ ...bhs, dataLength: data.length } as BhsInit, header);
     const pad = Buffer.alloc((4 - (data.length % 4)) % 4);
