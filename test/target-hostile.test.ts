@@ -60,9 +60,9 @@ class RawPeer {
   destroy(): void { this.socket.destroy(); }
 }
 
-const ISID = Buffer.from('80aabbcc0001', 'hex');
+const ISID: Buffer = Buffer.from('80aabbcc0001', 'hex');
 
-function login(peer: RawPeer, keys: Array<[string, string]>, stage: { csg: number; nsg: number; transit: boolean }, isid = ISID): void {
+function login(peer: RawPeer, keys: Array<[string, string]>, stage: { csg: number; nsg: number; transit: boolean }, isid: Buffer = ISID): void {
   peer.send({
     opcode: Opcode.LoginRequest, transit: stage.transit, cont: false, csg: stage.csg, nsg: stage.nsg, versionMax: 0, versionMin: 0,
     isid, tsih: 0, itt: 1, cid: 0, cmdSN: 1, expStatSN: 0,
