@@ -70,11 +70,12 @@ bool Deframer::AcceptsOpcode(uint8_t opcode) const {
 
 ReadPlan Deframer::PlanRead(size_t staging_capacity) const {
   ReadPlan plan{false, 0, 0, staging_capacity};
-  // While a large task transfer is outstanding, staging reads stop at PDU boundaries so that the next large data
+  // While large task payload is arriving in large segments, staging reads stop at PDU boundaries so that the next
   // segment is read straight into its task buffer instead of being staged and copied. So do reads planned while
-  // idle: the plan is fixed before the next command registers its buffer. Only with small transfers alone in
-  // flight do reads take many PDUs at once, where one read per PDU would cost more than copying a few KiB.
-  const bool exact = large_tasks_ > 0 || tasks_.empty();
+  // idle: the plan is fixed before the next command registers its buffer. Otherwise (small transfers, or a peer
+  // that sends small Data-In segments) reads take many PDUs at once: two reads per PDU would cost more than
+  // copying a few KiB each.
+  const bool exact = tasks_.empty() || (large_tasks_ > 0 && large_segments_);
   size_t need = 0;
   switch (state_) {
     case State::kData:
@@ -234,6 +235,7 @@ void Deframer::BeginData(size_t input_offset, size_t input_size) {
       }
       placement_ = DataPlacement::kTask;
       task_dest_ = task.data + buffer_offset_;
+      large_segments_ = data_length_ >= placement_threshold_;
       return;
     }
   }

@@ -128,6 +128,7 @@ class Deframer {
   uint32_t placement_threshold_ = kDefaultPlacementThreshold;
   std::unordered_map<uint32_t, Task> tasks_;
   size_t large_tasks_ = 0;  // registered tasks whose buffer is at least placement_threshold_
+  bool large_segments_ = true;  // the peer's last task payload segment was at least placement_threshold_
 
   State state_ = State::kHeader;
   std::array<uint8_t, kBhsLength + kMaxAhsLength + 4> header_{};

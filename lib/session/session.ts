@@ -121,6 +121,9 @@ export class Session extends EventEmitter {
   private readonly o: Required<Pick<SessionOptions, 'connectTimeoutMs' | 'loginTimeoutMs' | 'commandTimeoutMs' | 'nopIntervalMs' | 'nopTimeoutMs' | 'logoutTimeoutMs' | 'maxRedirects' | 'reconnect'>> & SessionOptions;
   readonly stats = new SessionStats();
   private cmdSNSeed = 1;
+  /** One timer for every command's timeout instead of one per command: a timer per I/O costs more than the I/O. */
+  private sweepTimeouts?: NodeJS.Timeout;
+  private get sweepIntervalMs(): number { return Math.max(50, Math.min(1000, this.o.commandTimeoutMs / 8)); }
 
   private constructor(options: SessionOptions) {
     super();
@@ -171,7 +174,7 @@ export class Session extends EventEmitter {
       const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), resolve, reject };
       task.itt = this.tasks.add(task);
       if (command.direction === 'read') this.connection.registerTask(task.itt, buffer!.subarray(0, command.transferLength));
-      task.timer = setTimeout(() => this.timeout(task), this.o.commandTimeoutMs);
+      this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
       this.stats.started();
       task.issue = (cmdSN) => this.sendCommand(task, cmdSN);
       this.window.issue(task.issue);
@@ -245,6 +248,8 @@ export class Session extends EventEmitter {
 
   /** Fails every task, stops timers, drops the connection. The session object stays for recovery or close. */
   private teardown(error: PathError): void {
+    clearInterval(this.sweepTimeouts);
+    this.sweepTimeouts = undefined;
     this.keepalive?.stop();
     this.keepalive = undefined;
     this.unregister?.();
@@ -528,6 +533,14 @@ export class Session extends EventEmitter {
     task.timer = undefined;
     this.tasks.delete(task.itt);
     this.connection.unregisterTask(task.itt);
+  }
+
+  /** Times out the SCSI commands older than commandTimeoutMs (within one sweep interval of it). */
+  private sweep(): void {
+    const expired = performance.now() - this.o.commandTimeoutMs;
+    for (const task of this.tasks.values()) {
+      if (!task.tmf && !task.aborted && task.startedAt <= expired) this.timeout(task);
+    }
   }
 
   /** The caller gets ETIMEDOUT now; the target is told to abort so the tag and buffer can be reused safely. */

@@ -100,7 +100,10 @@ const u32 = (b: Buffer, o: number) => b.readUInt32BE(o);
 const u16 = (b: Buffer, o: number) => b.readUInt16BE(o);
 const flag = (b: number, mask: number) => (b & mask) !== 0;
 
-/** Reads a BHS at `offset` (48 bytes must be present). The ISID and CDB are copies, safe to keep. */
+/**
+ * Reads a BHS at `offset` (48 bytes must be present). The ISID and CDB are copies, safe to keep. Objects are built
+ * field by field, without spreads or closures: this runs for every PDU received.
+ */
 export function decodeBhs(buf: Buffer, offset = 0): Bhs {
   if (buf.length - offset < BHS_LENGTH) throw new BhsError(`BHS needs ${BHS_LENGTH} bytes, got ${buf.length - offset}`);
   const b0 = buf[offset];
@@ -111,83 +114,81 @@ export function decodeBhs(buf: Buffer, offset = 0): Bhs {
   const dataLength = (buf[offset + 5] << 16) | (buf[offset + 6] << 8) | buf[offset + 7];
   const o = offset;
   const itt = u32(buf, o + 16);
-  const common = { ahsLength, dataLength, itt };
-  const targetSeq = () => ({ statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32) });
   switch (opcode) {
     case Opcode.NopOut:
-      return { opcode, immediate, ...common, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28) };
+      return { opcode, immediate, ahsLength, dataLength, itt, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28) };
     case Opcode.ScsiCommand:
       return {
-        opcode, immediate, ...common, final: flag(b1, 0x80), read: flag(b1, 0x40), write: flag(b1, 0x20), attr: b1 & 7,
+        opcode, immediate, ahsLength, dataLength, itt, final: flag(b1, 0x80), read: flag(b1, 0x40), write: flag(b1, 0x20), attr: b1 & 7,
         lun: decodeLun(buf, o + 8), expectedDataTransferLength: u32(buf, o + 20), cmdSN: u32(buf, o + 24),
         expStatSN: u32(buf, o + 28), cdb: Buffer.from(buf.subarray(o + 32, o + 48)),
       };
     case Opcode.TaskManagementRequest:
       return {
-        opcode, immediate, ...common, func: b1 & 0x7f, lun: decodeLun(buf, o + 8), referencedTaskTag: u32(buf, o + 20),
+        opcode, immediate, ahsLength, dataLength, itt, func: b1 & 0x7f, lun: decodeLun(buf, o + 8), referencedTaskTag: u32(buf, o + 20),
         cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28), refCmdSN: u32(buf, o + 32), expDataSN: u32(buf, o + 36),
       };
     case Opcode.LoginRequest:
       return {
-        opcode, ...common, transit: flag(b1, 0x80), cont: flag(b1, 0x40), csg: (b1 >> 2) & 3, nsg: b1 & 3,
+        opcode, ahsLength, dataLength, itt, transit: flag(b1, 0x80), cont: flag(b1, 0x40), csg: (b1 >> 2) & 3, nsg: b1 & 3,
         versionMax: buf[o + 2], versionMin: buf[o + 3], isid: Buffer.from(buf.subarray(o + 8, o + 14)), tsih: u16(buf, o + 14),
         cid: u16(buf, o + 20), cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28),
       };
     case Opcode.TextRequest:
       return {
-        opcode, immediate, ...common, final: flag(b1, 0x80), cont: flag(b1, 0x40), lun: decodeLun(buf, o + 8),
+        opcode, immediate, ahsLength, dataLength, itt, final: flag(b1, 0x80), cont: flag(b1, 0x40), lun: decodeLun(buf, o + 8),
         ttt: u32(buf, o + 20), cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28),
       };
     case Opcode.DataOut:
       return {
-        opcode, ...common, final: flag(b1, 0x80), lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20),
+        opcode, ahsLength, dataLength, itt, final: flag(b1, 0x80), lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20),
         expStatSN: u32(buf, o + 28), dataSN: u32(buf, o + 36), bufferOffset: u32(buf, o + 40),
       };
     case Opcode.LogoutRequest:
-      return { opcode, immediate, ...common, reason: b1 & 0x7f, cid: u16(buf, o + 20), cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28) };
+      return { opcode, immediate, ahsLength, dataLength, itt, reason: b1 & 0x7f, cid: u16(buf, o + 20), cmdSN: u32(buf, o + 24), expStatSN: u32(buf, o + 28) };
     case Opcode.SnackRequest:
       return {
-        opcode, ...common, type: b1 & 0x0f, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), expStatSN: u32(buf, o + 28),
+        opcode, ahsLength, dataLength, itt, type: b1 & 0x0f, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), expStatSN: u32(buf, o + 28),
         begRun: u32(buf, o + 40), runLength: u32(buf, o + 44),
       };
     case Opcode.NopIn:
-      return { opcode, ...common, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), ...targetSeq() };
+      return { opcode, ahsLength, dataLength, itt, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32) };
     case Opcode.ScsiResponse:
       return {
-        opcode, ...common, bidiOverflow: flag(b1, 0x10), bidiUnderflow: flag(b1, 0x08), overflow: flag(b1, 0x04),
-        underflow: flag(b1, 0x02), response: buf[o + 2], status: buf[o + 3], snackTag: u32(buf, o + 20), ...targetSeq(),
+        opcode, ahsLength, dataLength, itt, bidiOverflow: flag(b1, 0x10), bidiUnderflow: flag(b1, 0x08), overflow: flag(b1, 0x04),
+        underflow: flag(b1, 0x02), response: buf[o + 2], status: buf[o + 3], snackTag: u32(buf, o + 20), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32),
         expDataSN: u32(buf, o + 36), bidiResidualCount: u32(buf, o + 40), residualCount: u32(buf, o + 44),
       };
     case Opcode.TaskManagementResponse:
-      return { opcode, ...common, response: buf[o + 2], ...targetSeq() };
+      return { opcode, ahsLength, dataLength, itt, response: buf[o + 2], statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32) };
     case Opcode.LoginResponse:
       return {
-        opcode, ...common, transit: flag(b1, 0x80), cont: flag(b1, 0x40), csg: (b1 >> 2) & 3, nsg: b1 & 3,
+        opcode, ahsLength, dataLength, itt, transit: flag(b1, 0x80), cont: flag(b1, 0x40), csg: (b1 >> 2) & 3, nsg: b1 & 3,
         versionMax: buf[o + 2], versionActive: buf[o + 3], isid: Buffer.from(buf.subarray(o + 8, o + 14)),
-        tsih: u16(buf, o + 14), ...targetSeq(), statusClass: buf[o + 36], statusDetail: buf[o + 37],
+        tsih: u16(buf, o + 14), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32), statusClass: buf[o + 36], statusDetail: buf[o + 37],
       };
     case Opcode.TextResponse:
-      return { opcode, ...common, final: flag(b1, 0x80), cont: flag(b1, 0x40), lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), ...targetSeq() };
+      return { opcode, ahsLength, dataLength, itt, final: flag(b1, 0x80), cont: flag(b1, 0x40), lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32) };
     case Opcode.DataIn:
       return {
-        opcode, ...common, final: flag(b1, 0x80), acknowledge: flag(b1, 0x40), overflow: flag(b1, 0x04),
+        opcode, ahsLength, dataLength, itt, final: flag(b1, 0x80), acknowledge: flag(b1, 0x40), overflow: flag(b1, 0x04),
         underflow: flag(b1, 0x02), hasStatus: flag(b1, 0x01), status: buf[o + 3], lun: decodeLun(buf, o + 8),
-        ttt: u32(buf, o + 20), ...targetSeq(), dataSN: u32(buf, o + 36), bufferOffset: u32(buf, o + 40), residualCount: u32(buf, o + 44),
+        ttt: u32(buf, o + 20), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32), dataSN: u32(buf, o + 36), bufferOffset: u32(buf, o + 40), residualCount: u32(buf, o + 44),
       };
     case Opcode.LogoutResponse:
-      return { opcode, ...common, response: buf[o + 2], ...targetSeq(), time2Wait: u16(buf, o + 40), time2Retain: u16(buf, o + 42) };
+      return { opcode, ahsLength, dataLength, itt, response: buf[o + 2], statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32), time2Wait: u16(buf, o + 40), time2Retain: u16(buf, o + 42) };
     case Opcode.R2T:
       return {
-        opcode, ...common, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), ...targetSeq(), r2tSN: u32(buf, o + 36),
+        opcode, ahsLength, dataLength, itt, lun: decodeLun(buf, o + 8), ttt: u32(buf, o + 20), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32), r2tSN: u32(buf, o + 36),
         bufferOffset: u32(buf, o + 40), desiredDataTransferLength: u32(buf, o + 44),
       };
     case Opcode.AsyncMessage:
       return {
-        opcode, ...common, lun: decodeLun(buf, o + 8), ...targetSeq(), asyncEvent: buf[o + 36], asyncVCode: buf[o + 37],
+        opcode, ahsLength, dataLength, itt, lun: decodeLun(buf, o + 8), statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32), asyncEvent: buf[o + 36], asyncVCode: buf[o + 37],
         parameter1: u16(buf, o + 38), parameter2: u16(buf, o + 40), parameter3: u16(buf, o + 42),
       };
     case Opcode.Reject:
-      return { opcode, ...common, reason: buf[o + 2], ...targetSeq(), dataSN: u32(buf, o + 36) };
+      return { opcode, ahsLength, dataLength, itt, reason: buf[o + 2], statSN: u32(buf, o + 24), expCmdSN: u32(buf, o + 28), maxCmdSN: u32(buf, o + 32), dataSN: u32(buf, o + 36) };
     default:
       throw new BhsError(`unknown opcode 0x${opcode.toString(16)}`, 'EOPCODE');
   }

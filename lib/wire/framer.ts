@@ -1,6 +1,6 @@
 // Builds the wire form of one PDU as a list of buffers to send with one writev: header (BHS, AHS, header digest),
 // the caller's data buffers untouched, padding to 4 bytes, data digest (RFC 7143 §11.1). Nothing is concatenated.
-import { type BhsInit, encodeBhs } from './bhs';
+import { BhsError, type BhsInit, encodeBhs } from './bhs';
 import { crc32c } from './crc32c';
 import { BHS_LENGTH } from './opcodes';
 
@@ -15,9 +15,16 @@ export function framePdu(bhs: BhsInit, data: readonly Buffer[], digests: Digests
   let dataLength = 0;
   for (const segment of data) dataLength += segment.length;
   const ahsLength = ahs?.length ?? 0;
+  if (dataLength > 0xffffff) throw new BhsError(`a data segment of ${dataLength} bytes does not fit DataSegmentLength`);
   const header = Buffer.allocUnsafe(BHS_LENGTH + ahsLength + (digests.headerDigest ? 4 : 0));
-  encodeBhs({ ...bhs, ahsLength, dataLength } as BhsInit, header, 0);
-  if (ahs) ahs.copy(header, BHS_LENGTH);
+  encodeBhs(bhs, header, 0);
+  // The framing lengths come from what is actually sent, whatever the caller's BHS says (no object copy per PDU).
+  header[4] = ahsLength / 4;
+  header.writeUIntBE(dataLength, 5, 3);
+  if (ahs) {
+    if (ahsLength % 4 !== 0 || ahsLength > 1020) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
+    ahs.copy(header, BHS_LENGTH);
+  }
   if (digests.headerDigest) header.writeUInt32LE(crc32c(header.subarray(0, BHS_LENGTH + ahsLength)), BHS_LENGTH + ahsLength);
   const wire: Buffer[] = [header];
   if (dataLength === 0) return wire;
