@@ -134,6 +134,9 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
     Napi::Object error = Napi::Object::New(info.Env());
     error.Set("code", DeframerErrorCode(deframer_.error()));
     error.Set("message", deframer_.error_message());
+    if (const uint8_t* bhs = deframer_.failed_bhs()) {
+      error.Set("bhs", Napi::Buffer<uint8_t>::Copy(info.Env(), bhs, Deframer::kBhsLength));
+    }
     return error;
   }
 

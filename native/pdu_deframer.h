@@ -102,6 +102,8 @@ class Deframer {
 
   DeframerError error() const { return error_; }
   const std::string& error_message() const { return error_message_; }
+  // The BHS of the PDU that broke the rules, when its 48 bytes had arrived (a target quotes it in a Reject).
+  const uint8_t* failed_bhs() const { return error_ != DeframerError::kNone && bhs_parsed_ ? header_.data() : nullptr; }
   const DeframerStats& stats() const { return stats_; }
 
  private:

@@ -192,6 +192,7 @@ describe('deframer', () => {
       const header = framePdu(textResponse(1), [Buffer.alloc(9000)], NO_DIGESTS)[0];
       const error = expectFailure(header, 'EDATASEGMENTLENGTH');
       assert.match(error.message, /9000 exceeds MaxRecvDataSegmentLength 8192/);
+      assert.deepEqual(error.bhs, header.subarray(0, 48), 'the offending BHS, for a Reject');
     });
 
     it('rejects the largest DataSegmentLength a header can carry, after login raised the limit', () => {

@@ -1,11 +1,8 @@
-// Typed errors of the protocol layer. A ProtocolError means the peer (or the caller) broke RFC 7143; the
-// connection it happened on cannot be trusted any more and should be closed.
+// Typed errors of the protocol layer. A ProtocolError (the wire layer's class, one for the whole stack) means the
+// peer (or the caller) broke RFC 7143; the connection it happened on cannot be trusted any more and is closed.
+import { ProtocolError } from '../wire/errors';
 
-/** A violation of RFC 7143 rules: wrong PDU fields, illegal stage transitions, malformed text. */
-export class ProtocolError extends Error {
-  override name = 'ProtocolError';
-  constructor(message: string, readonly code = 'EPROTO') { super(message); }
-}
+export { ProtocolError };
 
 /** A text data segment that does not follow RFC 7143 §6.1 (grammar, lengths, duplicates). */
 export class TextFormatError extends ProtocolError {

@@ -47,7 +47,7 @@ export class Deframer {
     commitTask(n: number): number;
     feed(buf: Uint8Array): number;
     takeSegment(index: number): Buffer;
-    error(): { code: string; message: string } | null;
+    error(): { code: string; message: string; bhs?: Buffer } | null;
     stats(): DeframerStats;
   };
   private readonly tasks = new Map<number, Buffer>();
@@ -125,6 +125,7 @@ export class Deframer {
     if (result < 0 && !this.failure) {
       const error = this.binding.error()!;
       this.failure = new ProtocolError(error.message, error.code);
+      this.failure.bhs = error.bhs;
     }
   }
 }
