@@ -93,13 +93,38 @@ describe('protocol/login: initiator and target machines against each other', () 
     assert.equal(keysOf(exchange.responses[2]).get('CHAP_N'), TARGET);
   });
 
-  it('wrong initiator secret: LoginError authentication-failed; the target reports the user', () => {
+  it('wrong initiator secret: AuthenticationError caused by LoginError authentication-failed; the target reports the user', () => {
     const { error, last } = runLoginExpectingError(initiator({ chap: { ...alice, secret: 'wrong-secret-0000' } }), chapTarget());
-    assert.ok(error instanceof LoginError);
-    assert.equal((error as LoginError).reason, 'authentication-failed');
+    assert.ok(error instanceof AuthenticationError, `${error.name}: ${error.message}`);
+    assert.deepEqual([error.side, error.user, error.code], ['initiator', 'alice', 'EAUTH']);
+    assert.match(error.message, /alice.*refused our CHAP response/);
+    assert.ok(error.cause instanceof LoginError);
+    assert.equal(error.cause.reason, 'authentication-failed');
     assert.equal(last.outcome, 'failed');
     assert.ok(last.error instanceof AuthenticationError);
     assert.match(last.error!.message, /initiator "alice"/);
+  });
+
+  it('a refusal answering our CHAP response: 0x0200 (as tgtd sends it) is an AuthenticationError, 0x0202 stays a LoginError', () => {
+    // Response 2 answers our CHAP_N/CHAP_R (0: AuthMethod, 1: challenge).
+    const refuse = (detail: number) => (p: Pdu<LoginResponse>, i: number) => {
+      if (i === 2) {
+        Object.assign(p.bhs, { statusClass: 2, statusDetail: detail, transit: false, nsg: 0 });
+        p.data = Buffer.alloc(0);
+      }
+      return p;
+    };
+    const i = initiator({ chap: alice });
+    const generic = runLoginExpectingError(i, chapTarget(), refuse(0)).error;
+    assert.ok(generic instanceof AuthenticationError, `${generic.name}: ${generic.message}`);
+    assert.ok(generic.cause instanceof LoginError && generic.cause.reason === 'initiator-error');
+    assert.equal(i.chapAlgorithm, 7, 'the algorithm the target chose from 7,5 stays visible after the failure');
+    const denied = runLoginExpectingError(initiator({ chap: alice }), chapTarget(), refuse(2)).error;
+    assert.ok(denied instanceof LoginError && denied.reason === 'authorization-failure', `${denied.name}: ${denied.message}`);
+    // The same status before any CHAP response is the target refusing the login, not our credentials.
+    const early = runLoginExpectingError(initiator({ chap: alice }), chapTarget(), (p, n) => { if (n === 0) Object.assign(p.bhs, { statusClass: 2, statusDetail: 0 }); return p; }).error;
+    assert.ok(early instanceof LoginError && early.reason === 'initiator-error', `${early.name}: ${early.message}`);
+    assert.equal(initiator({ chap: { ...alice, algorithms: [5] } }).chapAlgorithm, undefined);
   });
 
   it('wrong target secret in mutual CHAP: AuthenticationError on the target side', () => {
@@ -207,6 +232,15 @@ describe('protocol/login: the initiator refuses responses that break the RFC', (
   it('a foreign ISID or ITT', () => {
     fails(tamperAt(0, (p) => { p.bhs.isid = Buffer.alloc(6); }), ProtocolError, /ISID/);
     fails(tamperAt(0, (p) => { p.bhs.itt = 99; }), ProtocolError, /ITT/);
+  });
+  it('a redirect or refusal with ISID 0 (as tgtd sends them) is still a redirect or a LoginError', () => {
+    const zeroIsid = (statusClass: number, data: string) => tamperAt(0, (p) => {
+      Object.assign(p.bhs, { statusClass, statusDetail: 1, isid: Buffer.alloc(6), transit: false, nsg: 0 });
+      p.data = Buffer.from(data);
+    });
+    const moved = runLogin(initiator(), target(), zeroIsid(1, 'TargetAddress=127.0.0.9:3261,1\0')).step;
+    assert.deepEqual(moved.kind === 'redirect' && [moved.redirect.address, moved.redirect.port], ['127.0.0.9', 3261]);
+    fails(zeroIsid(2, ''), LoginError, /authentication failed/);
   });
   it('TSIH 0 in the final response of a new session', () => fails(tamperAt(1, (p) => { p.bhs.tsih = 0; }), ProtocolError, /TSIH/));
   it('an illegal negotiation answer names the key and the value', () => {

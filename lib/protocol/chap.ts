@@ -43,8 +43,9 @@ export type ChapSide = 'initiator' | 'target';
 export class AuthenticationError extends Error {
   override name = 'AuthenticationError';
   readonly code = 'EAUTH';
-  constructor(readonly user: string | undefined, readonly side: ChapSide, readonly reason: string) {
-    super(`CHAP authentication of the ${side}${user === undefined ? '' : ` "${user}"`} failed: ${reason}`);
+  /** `cause`: the target's refusal (a LoginError) when it, not our check, ended the authentication. */
+  constructor(readonly user: string | undefined, readonly side: ChapSide, readonly reason: string, cause?: Error) {
+    super(`CHAP authentication of the ${side}${user === undefined ? '' : ` "${user}"`} failed: ${reason}`, cause ? { cause } : undefined);
   }
 }
 
@@ -128,6 +129,9 @@ export class ChapInitiator {
   }
 
   get mutual(): boolean { return this.options.mutual !== undefined; }
+
+  /** The algorithm the target chose from our offer, once its challenge has been answered. */
+  get chosenAlgorithm(): ChapAlgorithm | undefined { return this.algorithm; }
 
   /** The CHAP_A offer of the first CHAP step. */
   algorithmOffer(): TextPair {

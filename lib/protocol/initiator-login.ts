@@ -5,11 +5,11 @@
 // After a throw or a redirect the caller closes the TCP connection.
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import type { LoginRequest, LoginResponse } from '../wire/bhs';
-import { AuthenticationError, ChapInitiator, ChapInitiatorOptions } from './chap';
+import { AuthenticationError, ChapAlgorithm, ChapInitiator, ChapInitiatorOptions } from './chap';
 import { parseTargetAddress, TargetAddress } from './discovery-text';
 import { NegotiationError, ProtocolError } from './errors';
 import { isSecurityKey, keyDefinition, OBSOLETE_KEYS } from './keys';
-import { interpretLoginStatus } from './login-status';
+import { interpretLoginStatus, LoginError } from './login-status';
 import {
   checkAnswer, Digest, INITIATOR_DEFAULTS, Negotiation, NegotiatedParameters, OperationalValues, SessionType,
 } from './negotiation';
@@ -144,6 +144,9 @@ export class InitiatorLogin {
     return this.request(pairs, !this.chap, LoginStage.Operational);
   }
 
+  /** The CHAP algorithm the target chose from our offer, once it has; undefined without CHAP. */
+  get chapAlgorithm(): ChapAlgorithm | undefined { return this.chap?.chosenAlgorithm; }
+
   /** Consumes one Login Response and returns what to do next. */
   receive(pdu: Pdu<LoginResponse>): InitiatorLoginStep {
     if (!this.started || this.finished) throw new ProtocolError('Login Response outside a login in progress', 'ESTATE');
@@ -158,19 +161,20 @@ export class InitiatorLogin {
   private handle({ bhs, data }: Pdu<LoginResponse>): InitiatorLoginStep {
     if (bhs.opcode !== Opcode.LoginResponse) throw new ProtocolError(`expected a Login Response, got opcode 0x${(bhs as { opcode: number }).opcode.toString(16)}`);
     if (++this.exchanges > MAX_EXCHANGES) throw new ProtocolError(`login did not complete in ${MAX_EXCHANGES} exchanges`);
-    if (bhs.itt !== this.itt) throw new ProtocolError(`Login Response ITT 0x${bhs.itt.toString(16)} does not match 0x${this.itt.toString(16)}`);
-    if (!bhs.isid.equals(this.isid)) throw new ProtocolError(`Login Response ISID ${bhs.isid.toString('hex')} is not ours (${this.isid.toString('hex')})`);
     if (data.length > LOGIN_MAX_DATA_LENGTH) throw new ProtocolError(`Login Response carries ${data.length} data bytes, more than ${LOGIN_MAX_DATA_LENGTH}`);
     if (this.versionMax !== undefined && bhs.versionMax !== this.versionMax) throw new ProtocolError(`Version-max changed from ${this.versionMax} to ${bhs.versionMax} during login`);
     this.versionMax = bhs.versionMax;
 
     const status = interpretLoginStatus(bhs.statusClass, bhs.statusDetail);
-    if (status.kind === 'error') throw status.error;
+    if (status.kind === 'error') throw this.refusal(status.error);
     if (status.kind === 'redirect') {
       this.finished = true;
       return { kind: 'redirect', redirect: parseRedirect(data, status.permanent) };
     }
-    // Only a class-0 response carries valid StatSN/ExpCmdSN/MaxCmdSN (RFC 7143 §11.13).
+    // Only a class-0 response carries valid StatSN/ExpCmdSN/MaxCmdSN (RFC 7143 §11.13), and only there do we check
+    // ITT and ISID: tgtd sends its redirects and refusals with ISID 0, and either ends this login anyway.
+    if (bhs.itt !== this.itt) throw new ProtocolError(`Login Response ITT 0x${bhs.itt.toString(16)} does not match 0x${this.itt.toString(16)}`);
+    if (!bhs.isid.equals(this.isid)) throw new ProtocolError(`Login Response ISID ${bhs.isid.toString('hex')} is not ours (${this.isid.toString('hex')})`);
     if (bhs.versionActive !== 0) throw new ProtocolError(`Version-active ${bhs.versionActive} is not the version we offered (0)`);
     this.expStatSN = (bhs.statSN + 1) >>> 0;
     if (bhs.csg !== this.stage) throw new ProtocolError(`Login Response CSG ${bhs.csg} while we are in stage ${this.stage}`);
@@ -192,6 +196,15 @@ export class InitiatorLogin {
 
     if (this.stage === LoginStage.Security) return this.securityStage(bhs, keys);
     return this.operationalStage(bhs, keys);
+  }
+
+  /**
+   * A refusal (0x0200 or 0x0201) answering our CHAP response is a refusal of our credentials: an
+   * AuthenticationError with the LoginError as its cause. tgtd sends the unspecific 0x0200 there, not 0x0201.
+   */
+  private refusal(error: LoginError): Error {
+    if (this.security !== 'chap-answered' || error.statusClass !== 2 || error.statusDetail > 1) return error;
+    return new AuthenticationError(this.options.chap!.user, 'initiator', `the target refused our CHAP response (${error.message})`, error);
   }
 
   private securityStage(bhs: LoginResponse, keys: Map<string, string>): InitiatorLoginStep {

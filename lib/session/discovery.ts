@@ -2,7 +2,6 @@
 // the answer gathered over as many Text Responses as the target needs (C bit + Target Transfer Tag), logout.
 import type { ChapInitiatorOptions } from '../protocol/chap';
 import { parseSendTargets, type DiscoveredTarget } from '../protocol/discovery-text';
-import { INITIATOR_DEFAULTS } from '../protocol/negotiation';
 import { encodeText, TextAssembler } from '../protocol/text';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
@@ -22,15 +21,13 @@ export interface DiscoveryOptions {
 
 export async function sendTargets(options: DiscoveryOptions): Promise<DiscoveredTarget[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const cmdSN = 1;
   const { connection, login, landed } = await loginWithRedirects({
-    initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, cmdSN, chap: options.chap,
-    operational: INITIATOR_DEFAULTS, timeoutMs, portal: options.portal, sourceAddress: options.sourceAddress,
-    device: options.device, connectTimeoutMs: timeoutMs, maxRedirects: options.maxRedirects ?? 8,
+    initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, chap: options.chap, timeoutMs,
+    portal: options.portal, sourceAddress: options.sourceAddress, device: options.device, connectTimeoutMs: timeoutMs,
+    maxRedirects: options.maxRedirects ?? 8,
   });
-  const p = login.parameters;
-  connection.setDigests(p.headerDigest === 'CRC32C', p.dataDigest === 'CRC32C');
-  connection.setMaxRecvDataSegmentLength(p.initiatorMaxRecvDataSegmentLength);
+  // Immediate PDUs carry the login's CmdSN without advancing it.
+  const { cmdSN, parameters: p } = login;
   const receiver = new PduReceiver(connection);
   let expStatSN = login.expStatSN;
   const itt = 1;

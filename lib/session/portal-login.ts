@@ -1,26 +1,35 @@
-// Connect to a portal and log in, following login redirects (RFC 7143 §11.13.5, protocol.md §0 items 2-3): a
-// bounded number of hops, a loop is an error naming every address seen, and the result says where the login
+// Connect to a portal and log in, following login redirects (RFC 7143 §11.13.5, protocol.md §0 items 2-3). The
+// login itself is the protocol layer's machine (lib/protocol/initiator-login.ts); this file only moves its PDUs:
+// a bounded number of hops, a loop is an error naming every address seen, and the result says where the login
 // landed and whether a permanent redirect moved the path's home portal.
+import { AuthenticationError, ChapAlgorithm, DEFAULT_CHAP_ALGORITHMS, type ChapInitiatorOptions } from '../protocol/chap';
 import { formatTargetAddress } from '../protocol/discovery-text';
+import { InitiatorLogin, type InitiatorLoginOptions, type InitiatorLoginStep, type LoginResult } from '../protocol/initiator-login';
+import { LoginError } from '../protocol/login-status';
+import { LOGIN_MAX_DATA_LENGTH, type Pdu } from '../protocol/pdu';
+import type { LoginResponse } from '../wire/bhs';
 import { PduConnection } from '../wire/connection';
 import { RedirectLoopError } from './errors';
-import { ChapAlgorithmsRefused, MANDATORY_CHAP, runLogin, type LoginOptions, type LoginResult } from './login-driver';
+import { PduReceiver } from './pdu-receiver';
 
 export interface Portal { host: string; port: number }
 
-export interface PortalLoginOptions extends LoginOptions {
+export interface PortalLoginOptions extends InitiatorLoginOptions {
   portal: Portal;
   sourceAddress?: string;
   device?: string;
   connectTimeoutMs: number;
+  /** How long to wait for each Login Response. */
+  timeoutMs: number;
   maxRedirects: number;
 }
 
 export interface Redirect { from: Portal; to: Portal; permanent: boolean }
 
 export interface PortalLogin {
+  /** In Full Feature Phase: negotiated digests and our MaxRecvDataSegmentLength already applied. */
   connection: PduConnection;
-  login: Extract<LoginResult, { kind: 'loggedIn' }>;
+  login: LoginResult;
   /** The portal the login completed on. */
   landed: Portal;
   redirects: Redirect[];
@@ -41,26 +50,64 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
       host: portal.host, port: portal.port, sourceAddress: options.sourceAddress, device: options.device,
       timeoutMs: options.connectTimeoutMs, role: 'initiator',
     });
-    connection.setMaxRecvDataSegmentLength(8192);
-    let result: LoginResult;
+    // Until the login completes the default MaxRecvDataSegmentLength holds (RFC 7143 §13.12).
+    connection.setMaxRecvDataSegmentLength(LOGIN_MAX_DATA_LENGTH);
+    const login = new InitiatorLogin({ ...options, chap });
+    let step: Exclude<InitiatorLoginStep, { kind: 'send' }>;
     try {
-      result = await runLogin(connection, { ...options, chap });
+      step = await drive(connection, login, options.timeoutMs);
     } catch (error) {
       connection.destroy();
-      if (!(error instanceof ChapAlgorithmsRefused) || !chap) throw error;
-      chap = { ...chap, algorithms: MANDATORY_CHAP }; // one retry, same portal
-      if (options.chap?.algorithms?.length === 1) throw error.loginError;
+      const md5 = md5Retry(error, login, chap);
+      if (!md5) throw error;
+      chap = md5; // once: MD5 alone cannot qualify again
       continue;
     }
-    if (result.kind === 'loggedIn') return { connection, login: result, landed: portal, redirects, movedTo };
+    if (step.kind === 'done') {
+      const p = step.result.parameters;
+      // Digests start with the first PDU after the final Login Response; each direction has its own segment limit.
+      connection.setDigests(p.headerDigest === 'CRC32C', p.dataDigest === 'CRC32C');
+      connection.setMaxRecvDataSegmentLength(p.initiatorMaxRecvDataSegmentLength);
+      return { connection, login: step.result, landed: portal, redirects, movedTo };
+    }
     // Close the connection after any non-zero status class before going on (protocol.md §0 item 3).
     connection.destroy();
-    const next: Portal = { host: result.address.address, port: result.address.port };
+    const next: Portal = { host: step.redirect.address, port: step.redirect.port };
     const key = formatPortal(next);
     if (seen.includes(key) || redirects.length >= options.maxRedirects) throw new RedirectLoopError([...seen, key], options.maxRedirects);
     seen.push(key);
-    redirects.push({ from: portal, to: next, permanent: result.permanent });
-    if (result.permanent) movedTo = next;
+    redirects.push({ from: portal, to: next, permanent: step.redirect.permanent });
+    if (step.redirect.permanent) movedTo = next;
     portal = next;
   }
+}
+
+/** Sends the machine's Login Requests and feeds it each Login Response until it is done or redirected. */
+async function drive(connection: PduConnection, login: InitiatorLogin, timeoutMs: number): Promise<Exclude<InitiatorLoginStep, { kind: 'send' }>> {
+  const receiver = new PduReceiver(connection);
+  try {
+    let step = login.start();
+    while (step.kind === 'send') {
+      connection.send(step.pdu.bhs, step.pdu.data);
+      // The machine checks the opcode and throws ProtocolError for anything but a Login Response.
+      step = login.receive((await receiver.next(timeoutMs, 'Login Response')) as Pdu<LoginResponse>);
+    }
+    return step;
+  } finally {
+    receiver.detach();
+  }
+}
+
+/**
+ * tgt numbers CHAP_A=7 as SHA-1 where IANA (and we) say SHA-256: offered "7,5" it picks 7 and then refuses our
+ * SHA-256 response. So when the target refuses a login after choosing an algorithm stronger than MD5, log in once
+ * more offering MD5 alone (the one every target must support, RFC 7143 §12.1.3), if the caller's list has MD5.
+ */
+function md5Retry(error: unknown, login: InitiatorLogin, chap: ChapInitiatorOptions | undefined): ChapInitiatorOptions | undefined {
+  const refusal = error instanceof AuthenticationError ? error.cause : error;
+  if (!chap || !(refusal instanceof LoginError) || refusal.statusClass !== 2) return undefined;
+  const chosen = login.chapAlgorithm;
+  if (chosen === undefined || chosen === ChapAlgorithm.MD5) return undefined;
+  if (!(chap.algorithms ?? DEFAULT_CHAP_ALGORITHMS).includes(ChapAlgorithm.MD5)) return undefined;
+  return { ...chap, algorithms: [ChapAlgorithm.MD5] };
 }

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { ChapInitiatorOptions } from '../protocol/chap';
 import { formatIsid } from '../protocol/isid';
-import { INITIATOR_DEFAULTS, type NegotiatedParameters, type OperationalValues } from '../protocol/negotiation';
+import type { Digest, NegotiatedParameters, OperationalValues } from '../protocol/negotiation';
 import type { ScsiCdb } from '../scsi/commands';
 import type { AsyncMessage, DataIn, R2T, ScsiResponse, TargetPdu } from '../wire/bhs';
 import type { PduConnection } from '../wire/connection';
@@ -154,7 +154,7 @@ export class Session extends EventEmitter {
       targetName: this.o.targetName, isid: formatIsid(this.o.isid), tsih: l.login.tsih, state: this.stateValue,
       portal: this.home, landed: l.landed, redirectedFrom: lastTemporary, redirects: l.redirects,
       local: { address: this.connection.localAddress, port: this.connection.localPort, device: this.o.device },
-      parameters: l.login.parameters, authMethod: l.login.authMethod,
+      parameters: l.login.parameters, authMethod: l.login.authentication === 'None' ? 'None' : 'CHAP',
     };
   }
 
@@ -204,25 +204,19 @@ export class Session extends EventEmitter {
     const digests = this.o.digests;
     const header = digests === true || (typeof digests === 'object' && digests.header);
     const data = digests === true || (typeof digests === 'object' && digests.data);
-    const operational: OperationalValues = {
-      ...INITIATOR_DEFAULTS, ...this.o.operational,
-      ...(header ? { headerDigest: ['CRC32C', 'None'] } : {}),
-      ...(data ? { dataDigest: ['CRC32C', 'None'] } : {}),
-    } as OperationalValues;
+    const crc32c: Digest[] = ['CRC32C', 'None']; // preferred, but the target may decline
     const login = await loginWithRedirects({
       initiatorName: this.o.initiatorName, initiatorAlias: this.o.initiatorAlias, targetName: this.o.targetName,
-      sessionType: 'Normal', isid: this.o.isid, tsih: 0, cmdSN: this.cmdSNSeed, chap: this.o.chap, operational,
+      sessionType: 'Normal', isid: this.o.isid, tsih: 0, cmdSN: this.cmdSNSeed, chap: this.o.chap,
+      operational: this.o.operational, digests: { header: header ? crc32c : undefined, data: data ? crc32c : undefined },
       timeoutMs: this.o.loginTimeoutMs, portal: this.home, sourceAddress: this.o.sourceAddress, device: this.o.device,
       connectTimeoutMs: this.o.connectTimeoutMs, maxRedirects: this.o.maxRedirects,
     });
     if (login.movedTo) this.home = login.movedTo;
     this.login = login;
     this.stats.redirects += login.redirects.length;
-    const p = login.login.parameters;
     const c = login.connection;
     this.connection = c;
-    c.setDigests(p.headerDigest === 'CRC32C', p.dataDigest === 'CRC32C');
-    c.setMaxRecvDataSegmentLength(p.initiatorMaxRecvDataSegmentLength);
     this.expStatSN = login.login.expStatSN;
     if (this.window) this.window.restart(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
     else this.window = new CommandWindow(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
