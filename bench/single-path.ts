@@ -1,6 +1,7 @@
 // One path against tgtd on loopback: our initiator vs libiscsi's iscsi-perf on the same target in the same run,
 // sequential reads at 4 KiB and 64 KiB, QD 32 (iscsi-perf reads only; our writes are printed alone). Prints
 // throughput, IOPS, initiator CPU seconds per GB and the ratios. `--json` for machine output, `--time S` per run.
+// `npm run bench:single-path` runs it compiled by tsc, as users run the library (tsx's module getters cost more).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Initiator } from '../lib/initiator';

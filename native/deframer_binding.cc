@@ -1,7 +1,6 @@
 // JS face of the deframer. One call per socket read: commitStaging()/commitTask() parse what arrived and copy the
 // completed PDUs' headers and event records into JS-owned arrays given at construction; payload is never copied here.
 #include <cstring>
-#include <unordered_map>
 
 #include "addon.h"
 #include "pdu_deframer.h"
@@ -67,18 +66,15 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
     deframer_.SetPlacementThreshold(info[0].As<Napi::Number>().Uint32Value());
   }
 
+  // The JS wrapper (lib/wire/deframer.ts) keeps every registered buffer in its own map until it unregisters it,
+  // so the memory stays alive without a Node-API reference per task (one per I/O would cost more than the rest).
   void RegisterTask(const Napi::CallbackInfo& info) {
     const uint32_t itt = info[0].As<Napi::Number>().Uint32Value();
-    Napi::ObjectReference ref;
-    Span span = Hold(info[1], &ref);
-    task_refs_[itt] = std::move(ref);  // keeps the buffer alive while native code may write into it
+    Span span = View(info[1]);
     deframer_.RegisterTask(itt, span.data, span.length);
   }
   Napi::Value UnregisterTask(const Napi::CallbackInfo& info) {
-    const uint32_t itt = info[0].As<Napi::Number>().Uint32Value();
-    const bool found = deframer_.UnregisterTask(itt);
-    task_refs_.erase(itt);
-    return Napi::Boolean::New(info.Env(), found);
+    return Napi::Boolean::New(info.Env(), deframer_.UnregisterTask(info[0].As<Napi::Number>().Uint32Value()));
   }
 
   // Fills plan = [intoTask ? 1 : 0, itt, offset, length] for a staging buffer of the given capacity.
@@ -155,7 +151,6 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
   Span staging_, events_, headers_;
   uint32_t* plan_ = nullptr;
   Napi::ObjectReference staging_ref_, events_ref_, headers_ref_, plan_ref_;
-  std::unordered_map<uint32_t, Napi::ObjectReference> task_refs_;
   std::vector<std::vector<uint8_t>> segments_;
 };
 

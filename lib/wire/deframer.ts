@@ -71,7 +71,7 @@ export class Deframer {
   setPlacementThreshold(bytes: number): void { this.binding.setPlacementThreshold(bytes); }
 
   registerTask(itt: number, buffer: Buffer): void {
-    this.tasks.set(itt, buffer);
+    this.tasks.set(itt, buffer); // also what keeps the memory alive while native code may write into it
     this.binding.registerTask(itt, buffer);
   }
   unregisterTask(itt: number): void {
