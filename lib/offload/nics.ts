@@ -4,15 +4,7 @@ import { offloadNative, type NativeInterface } from './native-offload';
 import { statelessOffloads, type StatelessOffload } from './stateless-offloads';
 import { iscsiOffloadEngines } from './kernel-iscsi';
 
-export interface Nic {
-  name: string;
-  ifindex: number;
-  up: boolean;
-  running: boolean;
-  loopback: boolean;
-  mtu?: number;
-  mac?: string;
-  addresses: NativeInterface['addresses'];
+export interface Nic extends NativeInterface {
   driver?: string;
   firmware?: string;
   busInfo?: string;
