@@ -81,7 +81,7 @@ export class LunDevice {
 
   /** Reads `blocks` blocks at `lba`, into `into` when given (Data-In lands there directly). */
   async read(lba: number, blocks: number, into?: Buffer): Promise<Buffer> {
-    const { blockSize } = await this.capacity();
+    const { blockSize } = this.capacityCache ?? await this.capacity(); // no extra await per I/O once known
     const bytes = blocks * blockSize;
     if (into && into.length < bytes) throw new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`);
     const buffer = into ?? Buffer.allocUnsafe(bytes);
@@ -91,7 +91,7 @@ export class LunDevice {
 
   /** Writes `data` (a whole number of blocks) at `lba`. */
   async write(lba: number, data: Buffer): Promise<void> {
-    const { blockSize } = await this.capacity();
+    const { blockSize } = this.capacityCache ?? await this.capacity();
     if (data.length === 0 || data.length % blockSize !== 0) {
       throw new SessionArgumentError(`write of ${data.length} bytes is not a whole number of ${blockSize}-byte blocks`);
     }
