@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { Initiator } from '../lib/initiator';
 import { LoginError } from '../lib/protocol/login-status';
-import { AuthenticationError } from '../lib/protocol/chap';
+import { AuthenticationError, ChapAlgorithm } from '../lib/protocol/chap';
 import type { LunDevice } from '../lib/session/lun-device';
 import { loopbackPortal, requireTools, Tgtd } from './support/tgtd';
 
@@ -99,6 +99,21 @@ describe('interop with tgtd and libiscsi', function () {
       } finally {
         await device.close();
       }
+    }
+  });
+
+  it('falls back to MD5 once when tgt mistakes CHAP_A=7 (SHA-256) for SHA-1, and only when MD5 was offered', async () => {
+    await addAuthTargets();
+    const alice = { user: 'alice', secret: 'alice-secret-1' };
+    // SHA-256 alone: tgt picks 7, hashes it as SHA-1, refuses our SHA-256 answer; nothing to fall back to.
+    await assert.rejects(initiator.connect({ target: `${IQN}:chap`, portal, lun: 1, chap: { ...alice, algorithms: [ChapAlgorithm.SHA256] } }),
+      (e: unknown) => e instanceof AuthenticationError);
+    // The default offer (SHA-256, MD5) gets in with one MD5-only retry.
+    const device = await initiator.connect({ target: `${IQN}:chap`, portal, lun: 1, chap: alice });
+    try {
+      assert.ok((await device.read(0, 1)).length === 512);
+    } finally {
+      await device.close();
     }
   });
 
