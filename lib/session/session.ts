@@ -96,6 +96,8 @@ interface Task {
   aborted?: boolean;
   /** A task management function rather than a SCSI command. */
   tmf?: boolean;
+  /** Rejected with "waiting for logout" (it crossed AsyncEvent 1): it never ran, send it again after the re-login. */
+  requeue?: boolean;
 }
 
 const TMF_ABORT_TASK = 1;
@@ -103,6 +105,7 @@ const TMF_LUN_RESET = 5;
 const ASYNC_LOGOUT_REQUEST = 1;
 const ASYNC_DROP_CONNECTION = 2;
 const ASYNC_DROP_ALL = 3;
+const REJECT_WAITING_FOR_LOGOUT = 0x0c;
 
 /**
  * Events: 'state' (SessionState), 'asyncEvent' (AsyncMessage), 'reconnected' (SessionInfo), 'warning' (Error).
@@ -390,6 +393,14 @@ export class Session extends EventEmitter {
         this.advanceStatSN(bhs.statSN);
         const rejectedItt = pdu.data && pdu.data.length >= 20 ? pdu.data.readUInt32BE(16) : RESERVED_TAG;
         const task = this.tasks.get(rejectedItt);
+        if (task && !task.tmf && !task.aborted && bhs.reason === REJECT_WAITING_FOR_LOGOUT && this.stateValue === 'draining') {
+          // The command crossed the target's logout request on the wire: path-retryable (protocol.md §0 item 4).
+          this.connection.unregisterTask(task.itt);
+          task.cmdSN = undefined;
+          task.expDataSN = 0;
+          task.requeue = true;
+          return;
+        }
         const error = new PathError(`the target rejected a PDU (reason 0x${bhs.reason.toString(16)})`, 'EREJECTED');
         if (task) { this.tasks.delete(task.itt); this.fail(task, error); } else this.emit('warning', error);
         return;
@@ -478,7 +489,7 @@ export class Session extends EventEmitter {
       await this.logout(0).catch(() => undefined);
       const waiting = this.window.takeWaiting();
       // Commands never sent survive the re-login: keep them and send them on the new connection.
-      const carried = [...this.tasks.values()].filter((t) => t.issue && waiting.includes(t.issue) && t.cmdSN === undefined);
+      const carried = [...this.tasks.values()].filter((t) => t.cmdSN === undefined && (t.requeue || (t.issue && waiting.includes(t.issue))));
       for (const t of carried) this.tasks.delete(t.itt);
       this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'));
       this.stateValue = 'recovering';
@@ -486,6 +497,7 @@ export class Session extends EventEmitter {
       try {
         await this.establish();
         for (const t of carried) {
+          t.requeue = false;
           t.itt = this.tasks.add(t);
           if (t.command.direction === 'read') this.connection.registerTask(t.itt, t.buffer!.subarray(0, t.command.transferLength));
           this.window.issue(t.issue!);
