@@ -224,7 +224,11 @@ export class TargetConnection extends EventEmitter {
     const window = this.window!;
     if (!bhs.immediate && !window.accept(bhs.cmdSN)) return; // outside the window: dropped (RFC 7143 §4.2.2.1)
     if (this.outcome!.sessionType !== 'Normal') return this.reject(bhs, REJECT_PROTOCOL_ERROR, true);
-    if (this.logoutRequested) return this.reject(bhs, REJECT_WAITING_FOR_LOGOUT, false);
+    if (this.logoutRequested) {
+      // The command crossed our logout request: its unsolicited Data-Out may already be on the way; discard it.
+      this.rememberAborted(bhs.itt);
+      return this.reject(bhs, REJECT_WAITING_FOR_LOGOUT, false);
+    }
     if (this.tasks.has(bhs.itt) || bhs.itt === RESERVED_TAG) return this.reject(bhs, REJECT_INVALID_PDU_FIELD, true);
     const params = this.params!;
     let cdb = bhs.cdb;
@@ -429,7 +433,12 @@ export class TargetConnection extends EventEmitter {
     task.aborted = true;
     this.tasks.delete(task.itt);
     this.pdu.unregisterTask(task.itt);
-    this.recentlyAborted.add(task.itt);
+    this.rememberAborted(task.itt);
+  }
+
+  /** Data-Out for this ITT is discarded silently from now on (until the tag is used again). */
+  private rememberAborted(itt: number): void {
+    this.recentlyAborted.add(itt);
     if (this.recentlyAborted.size > 1024) this.recentlyAborted.delete(this.recentlyAborted.values().next().value!);
   }
 
