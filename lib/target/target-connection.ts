@@ -238,12 +238,8 @@ export class TargetConnection extends EventEmitter {
       cdb = Buffer.concat([cdb, pdu.ahs.subarray(4, 3 + ahsLength)]);
     }
     const lu = this.host.luns.lun(bhs.lun);
+    // A write with EDTL short of its CDB: the LU writes the whole blocks received, finishTask reports the overflow.
     const wanted = bhs.write ? writeTransferLength(cdb, lu?.blockSize) : undefined;
-    if (wanted !== undefined && cdb[0] !== 0x0a && bhs.expectedDataTransferLength < wanted && bhs.expectedDataTransferLength % lu!.blockSize === 0) {
-      // The initiator sends only EDTL bytes: write just those blocks and report the rest as overflow
-      // (what libiscsi's iSCSIResiduals suite and tgtd expect; the LU itself insists on the CDB's full length).
-      cdb = withWriteBlocks(cdb, bhs.expectedDataTransferLength / lu!.blockSize);
-    }
     const task: Task = {
       itt: bhs.itt, lun: bhs.lun, cmdSN: bhs.cmdSN, cdb, expectedLength: bhs.expectedDataTransferLength,
       read: bhs.read, isWrite: bhs.write, lu, placed: false, aborted: false, wanted,
@@ -459,7 +455,7 @@ export class TargetConnection extends EventEmitter {
         const lu = this.host.luns.lun(bhs.lun);
         if (!lu) { response = 2; break; }
         for (const task of [...this.tasks.values()]) if (task.lun === bhs.lun) this.abortTask(task);
-        lu.queueUnitAttentionForAll(0x29, 0x03); // BUS DEVICE RESET FUNCTION OCCURRED
+        lu.reset('logical-unit');
         break;
       }
       case 6: case 7: // TARGET WARM / COLD RESET
@@ -574,17 +570,6 @@ const HARDWARE_ERROR_SENSE = (() => {
   s[0] = 0x70; s[2] = 0x04; s[7] = 10; s[12] = 0x44;
   return s;
 })();
-
-/** A copy of a WRITE / WRITE AND VERIFY (10/12/16) CDB with its transfer length set to `blocks`. */
-export function withWriteBlocks(cdb: Buffer, blocks: number): Buffer {
-  const c = Buffer.from(cdb);
-  switch (c[0]) {
-    case 0x2a: case 0x2e: c.writeUInt16BE(blocks, 7); break;
-    case 0xaa: case 0xae: c.writeUInt32BE(blocks, 6); break;
-    case 0x8a: case 0x8e: c.writeUInt32BE(blocks, 10); break;
-  }
-  return c;
-}
 
 /** ABORTED COMMAND / DATA PHASE ERROR (4Bh/00h): the command's Data-Out broke the sequence rules. */
 const DATA_PHASE_ERROR_SENSE = (() => {

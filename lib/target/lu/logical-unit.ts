@@ -5,13 +5,16 @@ import { MaintenanceIn, ScsiOp, ServiceActionIn, VpdPage } from '../../scsi/opco
 import { Asc, SenseKey } from '../../scsi/sense-codes';
 import { reportTargetPortGroupsData } from './alua-data';
 import type { BackingStore } from './backing-store';
+import { ExtentLock } from './extent-lock';
 import { FileStore, type FileStoreOptions } from './file-store';
 import { makeIdentity, type LogicalUnitIdentity, type LogicalUnitIdentityOptions } from './identity';
 import { standardInquiryData } from './inquiry-data';
+import { lbaStatusData } from './lba-status';
 import { MemoryStore } from './memory-store';
 import { modeSense10Data, modeSense6Data } from './mode-pages';
 import { reportSupportedOpcodesData } from './opcode-table';
 import { reportLunsData } from './report-luns-data';
+import { SbcOp, SbcServiceActionIn } from './sbc-ops';
 import { CheckCondition, checkCondition, fixedSense, good, invalidField } from './sense-data';
 import type { PortIdentity, ScsiRequest, ScsiResult, TargetPortGroupConfig } from './types';
 import { UnitAttentionQueue } from './unit-attention';
@@ -39,8 +42,19 @@ export interface DataOutPlacement {
 
 const DEFAULT_LIMITS: BlockLimitsConfig = {
   maximumTransferLength: 0, optimalTransferLength: 0, maximumUnmapLbaCount: 0xffffffff,
-  maximumUnmapDescriptors: 256, maximumWriteSameLength: 0,
+  maximumUnmapDescriptors: 256, maximumWriteSameLength: 0, maximumCompareAndWriteLength: 255,
 };
+
+/** How a reset reaches the LU, for its unit attention (SAM-5 §6.3.3, RFC 7143 §11.5.1). */
+export type ResetKind = 'logical-unit' | 'target' | 'power-on';
+const RESET_ASCQ: Record<ResetKind, number> = {
+  'power-on': 0x01,          // 29/01 POWER ON OCCURRED (target cold reset)
+  target: 0x02,              // 29/02 SCSI BUS RESET OCCURRED (target warm reset)
+  'logical-unit': 0x03,      // 29/03 BUS DEVICE RESET FUNCTION OCCURRED (LOGICAL UNIT RESET)
+};
+
+// How many blocks one GET LBA STATUS looks at: the initiator asks again from where the answer ends.
+const LBA_STATUS_WINDOW = 2048;
 
 // Commands an ALUA standby / unavailable / transitioning port still serves (SPC-4 §5.15.2.4).
 const ALLOWED_WHEN_NOT_ACTIVE = new Set<number>([
@@ -94,6 +108,29 @@ function takeScatter(buffers: readonly Buffer[], length: number): Buffer[] {
   return out;
 }
 
+/** Offset of the first byte where a and b (of equal length) differ, or -1. */
+function firstDifference(a: Buffer, b: Buffer): number {
+  if (a.equals(b)) return -1;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * READ DEFECT DATA(10/12) (SBC-4 §5.13, §5.14): the emulated medium has no defects, so the lists asked for are
+ * reported valid and empty in the format asked for.
+ */
+function readDefectData(cdb: Buffer): Buffer {
+  if (cdb[0] === SbcOp.READ_DEFECT_DATA_10) {
+    const d = Buffer.alloc(4);
+    d[1] = cdb[2] & 0x1f;                              // PLISTV, GLISTV as requested, DEFECT LIST FORMAT
+    return d.subarray(0, cdb.readUInt16BE(7));
+  }
+  const d = Buffer.alloc(8);
+  d[1] = cdb[1] & 0x1f;
+  return d.subarray(0, cdb.readUInt32BE(6));
+}
+
 function then<T>(value: T | Promise<T>, fn: (v: T) => Result): Result {
   return value instanceof Promise ? value.then(fn) : fn(value);
 }
@@ -106,6 +143,7 @@ export class LogicalUnit {
   readonly readOnly: boolean;
   readonly limits: BlockLimitsConfig;
   private readonly unitAttentions = new UnitAttentionQueue();
+  private readonly extents = new ExtentLock();
   private readonly listLuns: () => readonly number[];
   private portGroups: readonly TargetPortGroupConfig[] | undefined;
   private readonly inquiryData: Buffer;
@@ -145,6 +183,8 @@ export class LogicalUnit {
   queueUnitAttention(nexus: string, asc: number, ascq: number): void { this.unitAttentions.queue(nexus, asc, ascq); }
   /** Queues for every I_T nexus that has sent a command (or was registered). */
   queueUnitAttentionForAll(asc: number, ascq: number): void { this.unitAttentions.queueAll(asc, ascq); }
+  /** A reset of this LU: its unit attention for every nexus, also those that first send a command later. */
+  reset(kind: ResetKind = 'logical-unit'): void { this.unitAttentions.queueReset(RESET_ASCQ[kind]); }
   registerNexus(nexus: string): void { this.unitAttentions.register(nexus); }
   forgetNexus(nexus: string): void { this.unitAttentions.forget(nexus); }
   hasUnitAttention(nexus: string): boolean { return this.unitAttentions.has(nexus); }
@@ -184,6 +224,7 @@ export class LogicalUnit {
   dataOutPlacement(request: Pick<ScsiRequest, 'cdb' | 'nexus' | 'port'>): DataOutPlacement | undefined {
     const { cdb } = request;
     if (!WRITES.has(cdb[0]) || cdb.length < cdbLength(cdb[0]) || this.readOnly) return undefined;
+    this.unitAttentions.register(request.nexus);       // a nexus new since a reset has that reset pending
     if (this.unitAttentions.has(request.nexus) || this.aluaRefusal(cdb[0], request.port)) return undefined;
     if (cdb[0] !== ScsiOp.WRITE_6 && (cdb[1] & 0xe0) !== 0) return undefined;
     const { lba, blocks } = ioArgs(cdb);
@@ -242,8 +283,11 @@ export class LogicalUnit {
       case ScsiOp.MODE_SENSE_10: return good(modeSense10Data(cdb, this.modeContext()));
       case ScsiOp.READ_CAPACITY_10: return this.readCapacity10(cdb);
       case ScsiOp.SERVICE_ACTION_IN_16:
-        if ((cdb[1] & 0x1f) === ServiceActionIn.READ_CAPACITY_16) return this.readCapacity16(cdb);
-        throw invalidField(1, 4);
+        switch (cdb[1] & 0x1f) {
+          case ServiceActionIn.READ_CAPACITY_16: return this.readCapacity16(cdb);
+          case SbcServiceActionIn.GET_LBA_STATUS: return this.getLbaStatus(cdb);
+          default: throw invalidField(1, 4);
+        }
       case ScsiOp.READ_6: case ScsiOp.READ_10: case ScsiOp.READ_12: case ScsiOp.READ_16:
         return this.read(cdb);
       case ScsiOp.WRITE_6: case ScsiOp.WRITE_10: case ScsiOp.WRITE_12: case ScsiOp.WRITE_16:
@@ -253,6 +297,12 @@ export class LogicalUnit {
         return this.verify(request);
       case ScsiOp.SYNCHRONIZE_CACHE_10: case ScsiOp.SYNCHRONIZE_CACHE_16:
         return this.synchronizeCache(cdb);
+      case SbcOp.PRE_FETCH_10: case SbcOp.PRE_FETCH_16:
+        return this.preFetch(cdb);
+      case SbcOp.COMPARE_AND_WRITE: return this.compareAndWrite(request);
+      case SbcOp.ORWRITE_16: return this.orWrite(request);
+      case SbcOp.READ_DEFECT_DATA_10: case SbcOp.READ_DEFECT_DATA_12:
+        return good(readDefectData(cdb));
       case ScsiOp.WRITE_SAME_10: case ScsiOp.WRITE_SAME_16:
         return this.writeSame(request);
       case ScsiOp.UNMAP: return this.unmap(request);
@@ -389,17 +439,103 @@ export class LogicalUnit {
     const { cdb } = request;
     if (cdb[0] !== ScsiOp.WRITE_6 && (cdb[1] & 0xe0) !== 0) throw invalidField(1, 7); // WRPROTECT
     this.checkWritable();
-    const { lba, blocks } = ioArgs(cdb);
-    this.checkRange(lba, blocks);
-    if (blocks === 0) return good();
-    this.checkTransferLength(blocks, cdb);
-    const fua = cdb[0] !== ScsiOp.WRITE_6 && (cdb[1] & 0x08) !== 0;
-    const done = (): Result => (fua && this.store.volatileCache ? then(this.store.flush(), () => good()) : good());
+    const { lba, blocks: cdbBlocks } = ioArgs(cdb);
+    this.checkRange(lba, cdbBlocks);
+    if (cdbBlocks === 0) return good();
+    this.checkTransferLength(cdbBlocks, cdb);
+    const done = this.afterWrite(cdb);
     if (request.dataOutPlaced) return done();
-    const length = blocks * this.blockSize;
+    const blocks = this.receivedBlocks(request, cdbBlocks);
+    if (blocks === 0) return good();
+    const data = takeScatter(this.dataOutOf(request, blocks * this.blockSize), blocks * this.blockSize);
+    return this.extents.run(lba, blocks, () => then(this.store.write(lba * this.blockSize, data), done));
+  }
+
+  /**
+   * The blocks of a write that the initiator sends: iSCSI can carry less than the CDB asks for (Expected Data
+   * Transfer Length short of it), and then the whole blocks that arrive are written and the target reports the
+   * rest as residual (RFC 7143 §11.4.5.2), which is what libiscsi's residual tests and tgtd do.
+   */
+  private receivedBlocks(request: ScsiRequest, cdbBlocks: number): number {
+    if (request.expectedLength === undefined) return cdbBlocks;
+    return Math.min(cdbBlocks, Math.floor(request.expectedLength / this.blockSize));
+  }
+
+  /** Data-Out of at least `length` bytes, or INVALID FIELD IN COMMAND IU when the initiator sent less. */
+  private dataOutOf(request: ScsiRequest, length: number): readonly Buffer[] {
     const dataOut = request.dataOut ?? [];
     if (totalLength(dataOut) < length) throw new CheckCondition(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_FIELD_IN_COMMAND_IU);
-    return then(this.store.write(lba * this.blockSize, takeScatter(dataOut, length)), done);
+    return dataOut;
+  }
+
+  /** What completes a write: with FUA on a store with a volatile cache, a flush first. */
+  private afterWrite(cdb: Buffer): () => Result {
+    const fua = cdb[0] !== ScsiOp.WRITE_6 && (cdb[1] & 0x08) !== 0;
+    return () => (fua && this.store.volatileCache ? then(this.store.flush(), () => good()) : good());
+  }
+
+  /**
+   * COMPARE AND WRITE (SBC-4 §5.3): the Data-Out holds the compare data then the write data, NUMBER OF LOGICAL
+   * BLOCKS each; the write happens only if the medium matches, atomically with respect to other writes.
+   */
+  private compareAndWrite(request: ScsiRequest): Result {
+    const { cdb } = request;
+    if ((cdb[1] & 0xe0) !== 0) throw invalidField(1, 7);                // WRPROTECT
+    this.checkWritable();
+    const lba = Number(cdb.readBigUInt64BE(2));
+    const blocks = cdb[13];
+    if (blocks > this.limits.maximumCompareAndWriteLength) throw invalidField(13);
+    const length = blocks * this.blockSize;
+    // Anything but both halves in full means the CDB and the transfer disagree (as LIO and tgtd answer it).
+    if (request.expectedLength !== undefined && request.expectedLength !== 2 * length) throw invalidField(13);
+    this.checkRange(lba, blocks);
+    if (blocks === 0) return good();
+    const data = Buffer.concat(takeScatter(this.dataOutOf(request, 2 * length), 2 * length));
+    const done = this.afterWrite(cdb);
+    return this.extents.run(lba, blocks, () => then(this.store.read(lba * this.blockSize, length), (current) => {
+      const at = firstDifference(data.subarray(0, length), current);
+      if (at >= 0) return checkCondition(SenseKey.MISCOMPARE, Asc.MISCOMPARE_DURING_VERIFY, { information: at });
+      return then(this.store.write(lba * this.blockSize, [data.subarray(length)]), done);
+    }));
+  }
+
+  /** ORWRITE(16) (SBC-4 §5.10) without a write-protection bitmap: each block becomes itself OR the Data-Out. */
+  private orWrite(request: ScsiRequest): Result {
+    const { cdb } = request;
+    if ((cdb[1] & 0xe0) !== 0) throw invalidField(1, 7);                // ORPROTECT
+    this.checkWritable();
+    const { lba, blocks: cdbBlocks } = ioArgs(cdb);
+    this.checkRange(lba, cdbBlocks);
+    if (cdbBlocks === 0) return good();
+    this.checkTransferLength(cdbBlocks, cdb);
+    const blocks = this.receivedBlocks(request, cdbBlocks);
+    if (blocks === 0) return good();
+    const length = blocks * this.blockSize;
+    const data = Buffer.concat(takeScatter(this.dataOutOf(request, length), length));
+    const done = this.afterWrite(cdb);
+    return this.extents.run(lba, blocks, () => then(this.store.read(lba * this.blockSize, length), (current) => {
+      for (let i = 0; i < length; i++) data[i] |= current[i];
+      return then(this.store.write(lba * this.blockSize, [data]), done);
+    }));
+  }
+
+  /** PRE-FETCH(10/16): the stores have no cache to load, so nothing fits and the answer is GOOD (SBC-4 §5.11). */
+  private preFetch(cdb: Buffer): ScsiResult {
+    const sixteen = cdb[0] === SbcOp.PRE_FETCH_16;
+    const lba = sixteen ? Number(cdb.readBigUInt64BE(2)) : cdb.readUInt32BE(2);
+    const blocks = sixteen ? cdb.readUInt32BE(10) : cdb.readUInt16BE(7);
+    this.checkRange(lba, blocks);
+    return good();
+  }
+
+  private getLbaStatus(cdb: Buffer): Result {
+    const lba = Number(cdb.readBigUInt64BE(2));
+    const allocationLength = cdb.readUInt32BE(10);
+    this.checkRange(lba, 1);
+    const blocks = Math.min(this.blocks - lba, LBA_STATUS_WINDOW);
+    const maxDescriptors = Math.floor((allocationLength - 8) / 16);
+    return then(this.store.read(lba * this.blockSize, blocks * this.blockSize),
+      (data) => good(lbaStatusData(data, lba, this.blockSize, maxDescriptors).subarray(0, allocationLength)));
   }
 
   private verify(request: ScsiRequest): Result {
@@ -420,11 +556,8 @@ export class LogicalUnit {
       for (let off = 0; off < length; off += this.blockSize) {
         const want = byteCheck === 1 ? expected.subarray(off, off + this.blockSize) : expected;
         const got = actual.subarray(off, off + this.blockSize);
-        if (!want.equals(got)) {
-          let i = 0;
-          while (want[i] === got[i]) i++;
-          return checkCondition(SenseKey.MISCOMPARE, Asc.MISCOMPARE_DURING_VERIFY, { information: off + i });
-        }
+        const at = firstDifference(want, got);
+        if (at >= 0) return checkCondition(SenseKey.MISCOMPARE, Asc.MISCOMPARE_DURING_VERIFY, { information: off + at });
       }
       return good();
     });
@@ -444,6 +577,7 @@ export class LogicalUnit {
     if ((cdb[1] & 0xe0) !== 0) throw invalidField(1, 7);                // WRPROTECT
     if ((cdb[1] & 0x10) !== 0) throw invalidField(1, 4);                // ANCHOR
     const noDataOut = sixteen && (cdb[1] & 0x01) !== 0;                 // NDOB
+    const unmap = (cdb[1] & 0x08) !== 0;
     this.checkWritable();
     const lba = sixteen ? Number(cdb.readBigUInt64BE(2)) : cdb.readUInt32BE(2);
     let blocks = sixteen ? cdb.readUInt32BE(10) : cdb.readUInt16BE(7);
@@ -457,10 +591,10 @@ export class LogicalUnit {
     } else {
       const dataOut = request.dataOutPlaced ? [] : request.dataOut ?? [];
       if (totalLength(dataOut) < this.blockSize) throw new CheckCondition(SenseKey.ILLEGAL_REQUEST, Asc.INVALID_FIELD_IN_COMMAND_IU);
-      // With UNMAP set, a non-zero block is simply written: unmapping is only a hint (SBC-3 §5.42).
-      pattern = Buffer.concat(takeScatter(dataOut, this.blockSize));
+      // UNMAP asks to deallocate whatever the block holds (SBC-3 §5.43): we do, so with LBPRZ the range reads zero.
+      pattern = unmap ? Buffer.alloc(this.blockSize) : Buffer.concat(takeScatter(dataOut, this.blockSize));
     }
-    return then(this.store.fill(lba * this.blockSize, blocks * this.blockSize, pattern), () => good());
+    return this.extents.run(lba, blocks, () => then(this.store.fill(lba * this.blockSize, blocks * this.blockSize, pattern), () => good()));
   }
 
   private unmap(request: ScsiRequest): Result {
@@ -488,7 +622,8 @@ export class LogicalUnit {
       ranges.push(range);
     }
     const zero = Buffer.alloc(this.blockSize);
-    const fills = ranges.filter((r) => r.blocks > 0).map((r) => this.store.fill(r.lba * this.blockSize, r.blocks * this.blockSize, zero));
+    const fills = ranges.filter((r) => r.blocks > 0)
+      .map((r) => this.extents.run(r.lba, r.blocks, () => this.store.fill(r.lba * this.blockSize, r.blocks * this.blockSize, zero)));
     return fills.some((f) => f instanceof Promise) ? Promise.all(fills).then(() => good()) : good();
   }
 }

@@ -1,6 +1,7 @@
 // The commands the emulated disk supports, with their CDB usage bitmaps (SPC-4 §6.35, REPORT SUPPORTED
 // OPERATION CODES). A usage bitmap has a 1 for every CDB bit the device server looks at.
 import { MaintenanceIn, ScsiOp, ServiceActionIn } from '../../scsi/opcodes';
+import { SbcOp, SbcServiceActionIn } from './sbc-ops';
 import { invalidField } from './sense-data';
 
 export interface SupportedCommand {
@@ -31,18 +32,27 @@ export const SUPPORTED_COMMANDS: readonly SupportedCommand[] = [
   { opcode: ScsiOp.WRITE_AND_VERIFY_10, usage: rw10(ScsiOp.WRITE_AND_VERIFY_10, BYTCHK) },
   { opcode: ScsiOp.VERIFY_10, usage: rw10(ScsiOp.VERIFY_10, DPO_BYTCHK) },
   { opcode: ScsiOp.SYNCHRONIZE_CACHE_10, usage: rw10(ScsiOp.SYNCHRONIZE_CACHE_10, 0x02) },
+  { opcode: SbcOp.PRE_FETCH_10, usage: rw10(SbcOp.PRE_FETCH_10, 0x02) },
+  { opcode: SbcOp.READ_DEFECT_DATA_10, usage: [0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, 0] },
   { opcode: ScsiOp.WRITE_SAME_10, usage: rw10(ScsiOp.WRITE_SAME_10, 0x08) },
   { opcode: ScsiOp.UNMAP, usage: [0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0] },
   { opcode: ScsiOp.MODE_SENSE_10, usage: [0x5a, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0] },
   { opcode: ScsiOp.READ_16, usage: rw16(ScsiOp.READ_16, DPO_FUA) },
+  { opcode: SbcOp.COMPARE_AND_WRITE, usage: [0x89, 0x1a, ...ff(8), 0, 0, 0, 0xff, 0x1f, 0] },
+  { opcode: SbcOp.ORWRITE_16, usage: rw16(SbcOp.ORWRITE_16, DPO_FUA) },
   { opcode: ScsiOp.WRITE_16, usage: rw16(ScsiOp.WRITE_16, DPO_FUA) },
   { opcode: ScsiOp.WRITE_AND_VERIFY_16, usage: rw16(ScsiOp.WRITE_AND_VERIFY_16, BYTCHK) },
   { opcode: ScsiOp.VERIFY_16, usage: rw16(ScsiOp.VERIFY_16, DPO_BYTCHK) },
   { opcode: ScsiOp.SYNCHRONIZE_CACHE_16, usage: rw16(ScsiOp.SYNCHRONIZE_CACHE_16, 0x02) },
+  { opcode: SbcOp.PRE_FETCH_16, usage: rw16(SbcOp.PRE_FETCH_16, 0x02) },
   { opcode: ScsiOp.WRITE_SAME_16, usage: rw16(ScsiOp.WRITE_SAME_16, 0x09) },
   {
     opcode: ScsiOp.SERVICE_ACTION_IN_16, serviceAction: ServiceActionIn.READ_CAPACITY_16,
     usage: [0x9e, 0x10, ...new Array<number>(8).fill(0), ...ff(4), 0, 0],
+  },
+  {
+    opcode: ScsiOp.SERVICE_ACTION_IN_16, serviceAction: SbcServiceActionIn.GET_LBA_STATUS,
+    usage: [0x9e, 0x12, ...ff(8), ...ff(4), 0, 0],
   },
   { opcode: ScsiOp.REPORT_LUNS, usage: [0xa0, 0, 0xff, 0, 0, 0, ...ff(4), 0, 0] },
   {
@@ -54,6 +64,7 @@ export const SUPPORTED_COMMANDS: readonly SupportedCommand[] = [
     usage: [0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, ...ff(4), 0, 0],
   },
   { opcode: ScsiOp.READ_12, usage: rw12(ScsiOp.READ_12, DPO_FUA) },
+  { opcode: SbcOp.READ_DEFECT_DATA_12, usage: [0xb7, 0x1f, 0, 0, 0, 0, ...ff(4), 0, 0] },
   { opcode: ScsiOp.WRITE_12, usage: rw12(ScsiOp.WRITE_12, DPO_FUA) },
   { opcode: ScsiOp.WRITE_AND_VERIFY_12, usage: rw12(ScsiOp.WRITE_AND_VERIFY_12, BYTCHK) },
   { opcode: ScsiOp.VERIFY_12, usage: rw12(ScsiOp.VERIFY_12, DPO_BYTCHK) },

@@ -20,7 +20,10 @@ export interface ScsiRequest {
    */
   dataOut?: readonly Buffer[];
   dataOutPlaced?: boolean;
-  /** iSCSI Expected Data Transfer Length; the LU never needs it to be right, the target uses it for residuals. */
+  /**
+   * iSCSI Expected Data Transfer Length. A write short of its CDB writes only the whole blocks it carries, and
+   * COMPARE AND WRITE needs it to match the CDB; the target also uses it for residuals. Left out: the CDB rules.
+   */
   expectedLength?: number;
   /** A key for the I_T nexus (e.g. initiator name + ISID + target port): unit attentions are queued per nexus. */
   nexus: string;

@@ -2,6 +2,9 @@
 
 export class UnitAttentionQueue {
   private readonly pending = new Map<string, number[]>();
+  // The last reset: every nexus sees it once, also one that first shows up after it (SAM-5 §6.3.3: a reset
+  // establishes the unit attention for all initiators, not just those that happened to have sent a command).
+  private lastReset: { pair: number; reached: Set<string> } | undefined;
 
   /** Queues asc/ascq for one nexus; a power-on/reset (29/xx) replaces everything queued before it. */
   queue(nexus: string, asc: number, ascq: number): void {
@@ -16,9 +19,21 @@ export class UnitAttentionQueue {
     for (const nexus of this.pending.keys()) this.queue(nexus, asc, ascq);
   }
 
-  /** Makes the nexus known to queueAll without queuing anything. */
+  /** A reset condition (29/xx) for every nexus: those known now and any that registers later, once each. */
+  queueReset(ascq: number): void {
+    this.lastReset = { pair: 0x2900 | ascq, reached: new Set(this.pending.keys()) };
+    this.queueAll(0x29, ascq);
+  }
+
+  /** Makes the nexus known to queueAll; a nexus new since the last reset gets that reset's condition. */
   register(nexus: string): void {
-    if (!this.pending.has(nexus)) this.pending.set(nexus, []);
+    if (this.pending.has(nexus)) return;
+    this.pending.set(nexus, []);
+    const reset = this.lastReset;
+    if (reset && !reset.reached.has(nexus)) {
+      reset.reached.add(nexus);
+      this.queue(nexus, reset.pair >> 8, reset.pair & 0xff);
+    }
   }
 
   forget(nexus: string): void {

@@ -16,6 +16,8 @@ export interface BlockLimitsConfig {
   maximumUnmapLbaCount: number;
   maximumUnmapDescriptors: number;
   maximumWriteSameLength: number;
+  /** Blocks one COMPARE AND WRITE may cover (1..255; the CDB field is one byte). */
+  maximumCompareAndWriteLength: number;
 }
 
 function page(code: number, payload: Buffer): Buffer {
@@ -81,6 +83,7 @@ export function deviceIdentificationPage(identity: LogicalUnitIdentity, port?: P
 export function blockLimitsPage(limits: BlockLimitsConfig): Buffer {
   const p = Buffer.alloc(0x3c);
   p[0] = 0;                                          // WSNZ = 0: WRITE SAME of 0 blocks means "to the end"
+  p[1] = limits.maximumCompareAndWriteLength;
   p.writeUInt16BE(1, 2);                             // optimal transfer length granularity
   p.writeUInt32BE(limits.maximumTransferLength, 4);
   p.writeUInt32BE(limits.optimalTransferLength, 8);
