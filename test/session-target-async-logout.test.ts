@@ -83,12 +83,13 @@ describe('session ↔ embedded target: AsyncEvent 1 (logout request) under I/O',
   it('drains, logs out within Parameter3, logs in again via the group portal onto the other member, and loses no I/O', async () => {
     const group = target.group!;
     device = await initiator.connect({
-      target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1, path: { sourceAddress: `${NET}.21` },
+      target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1, paths: [{ sourceAddress: `${NET}.21` }],
       nopIntervalMs: 60_000,
     });
     const session = device.session;
     const before = session.info();
     assert.deepEqual(before.redirectedFrom, { host: group.address, port: group.port });
+    assert.equal(before.local.address, `${NET}.21`, 'the path leaves from its source address');
     const firstMember = target.members.findIndex((m) => m.port === before.landed.port && m.address === before.landed.host);
     assert.ok(firstMember >= 0, 'landed on a member');
     const [oldTargetSide] = connectionsOf(target, firstMember);
@@ -164,6 +165,7 @@ describe('session ↔ embedded target: AsyncEvent 1 (logout request) under I/O',
     assert.equal(connectionsOf(target, firstMember).length, 0, 'nothing left on the old member');
     assert.equal(connectionsOf(target, secondMember).length, 1);
     assert.equal(info.isid, before.isid, 'same ISID on the new login');
+    assert.equal(info.local.address, `${NET}.21`, 'the new connection leaves from the same source address');
 
     // I/O carried on after the move, and every block reads back as last written.
     const opsAfter = workers.reduce((n, w) => n + w.worker.ops, 0);
