@@ -346,7 +346,7 @@ export class Target extends EventEmitter {
   }
 
   private targetReset(cold: boolean, from: TargetConnection): void {
-    for (const lu of this.lus.values()) lu.queueUnitAttentionForAll(0x29, cold ? 0x01 : 0x02);
+    for (const lu of this.lus.values()) lu.reset(cold ? 'power-on' : 'target');
     if (cold) for (const m of this.memberPortals) for (const c of m.connections) if (c !== from) c.drop();
   }
 }
