@@ -174,13 +174,9 @@ describe('session ↔ embedded target: AsyncEvent 1 (logout request) under I/O',
       for (const [lba, data] of worker.written) assert.deepEqual(await device.read(lba, 1), data, `block ${lba}`);
     }
   });
-  // Found by this test: commands the target holds longer than the drain budget (Parameter3 - 0.5 s, at most 5 s) are
-  // failed with PathError ELOGOUT when the session logs out (drainAndRelogin -> teardown), so with one path the
-  // application sees the error although the re-login succeeds a moment later. protocol.md §0 item 4 asks to "let
-  // in-flight ones finish or re-drive them"; the session re-drives only commands never sent (and, now, ones rejected
-  // 0x0c). Re-driving the unanswered ones after the re-login is a session design change (ELOGOUT is documented for
-  // the multipath layer), not a test fix.
-  it.skip('re-drives commands still unanswered when the drain budget ends (session: they fail with ELOGOUT)', async () => {
+  // Commands the target holds past the drain budget (Parameter3 - 0.5 s, at most 5 s) are ended by the logout at
+  // ERL 0; the session sends them again after the re-login instead of failing the application (protocol.md §0 item 4).
+  it('re-drives commands still unanswered when the drain budget ends', async () => {
     const group = target.group!;
     device = await initiator.connect({
       target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1, paths: [{ sourceAddress: `${NET}.22` }],

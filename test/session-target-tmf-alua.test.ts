@@ -88,11 +88,9 @@ describe('session ↔ embedded target: task management and ALUA', function () {
       assert.equal(a.session.state, 'loggedIn');
     });
 
-    // Found by this test: the target aborts the LUN's outstanding commands and never answers them (correct, SAM-5),
-    // but Session.lunReset does not end those tasks when the reset completes, so each one hangs until the command
-    // timeout (ETIMEDOUT, then a useless ABORT TASK answered "task does not exist"). The fix belongs in the session's
-    // task management (fail or re-drive the LUN's tasks on response 0), not in a test.
-    it.skip('ends the commands the reset aborted at once instead of at the command timeout (session bug: they hang until ETIMEDOUT)', async () => {
+    // The target aborts the LUN's outstanding commands and never answers them (SAM-5); the session ends them when
+    // the reset completes rather than at the command timeout.
+    it('ends the commands the reset aborted at once instead of at the command timeout', async () => {
       const a = await connect(0, 24, { commandTimeoutMs: 8000 });
       target.setResponseDelay(1500);
       const pending = a.read(0, 8).then(() => 'completed' as const, (e: unknown) => e);
@@ -102,7 +100,7 @@ describe('session ↔ embedded target: task management and ALUA', function () {
       const outcome = await pending;
       const elapsed = Date.now() - resetAt;
       assert.ok(elapsed < 4000, `the aborted read ended ${elapsed} ms after the reset (command timeout 8000 ms)`);
-      assert.ok(outcome === 'completed' || (outcome instanceof PathError && outcome.code !== 'ETIMEDOUT'), `outcome ${String(outcome)}`);
+      assert.ok(outcome instanceof PathError && outcome.code === 'EABORTED', `outcome ${String(outcome)}`);
     });
   });
 

@@ -6,11 +6,13 @@
  * - ECONNLOST: the TCP connection broke while the command was outstanding;
  * - ETIMEDOUT: no answer within the command timeout (an ABORT TASK was sent);
  * - ESESSIONDOWN: the session is not logged in (failed, recovering past the timeout, or closed);
- * - ELOGOUT: the target asked us to log out and the command could not be carried over.
+ * - ELOGOUT: the target asked us to log out and the command could not be carried over;
+ * - EREJECTED: the target rejected the command's PDU or failed it at the iSCSI level;
+ * - EABORTED: a task management function (LOGICAL UNIT RESET) aborted the command.
  */
 export class PathError extends Error {
   override name = 'PathError';
-  constructor(message: string, readonly code: 'ECONNLOST' | 'ETIMEDOUT' | 'ESESSIONDOWN' | 'ELOGOUT' | 'EREJECTED', override readonly cause?: Error) {
+  constructor(message: string, readonly code: 'ECONNLOST' | 'ETIMEDOUT' | 'ESESSIONDOWN' | 'ELOGOUT' | 'EREJECTED' | 'EABORTED', override readonly cause?: Error) {
     super(message);
   }
 }

@@ -96,8 +96,6 @@ interface Task {
   aborted?: boolean;
   /** A task management function rather than a SCSI command. */
   tmf?: boolean;
-  /** Rejected with "waiting for logout" (it crossed AsyncEvent 1): it never ran, send it again after the re-login. */
-  requeue?: boolean;
 }
 
 const TMF_ABORT_TASK = 1;
@@ -184,9 +182,21 @@ export class Session extends EventEmitter {
     });
   }
 
-  /** LOGICAL UNIT RESET (RFC 7143 §11.5.1 function 5). Resolves with the TMF response code (0 = done). */
-  lunReset(lun: number): Promise<number> {
-    return this.taskManagement(TMF_LUN_RESET, lun, RESERVED_TAG, 0);
+  /**
+   * LOGICAL UNIT RESET (RFC 7143 §11.5.1 function 5). Resolves with the TMF response code (0 = done). The commands
+   * the reset aborted on that LUN end at once with PathError EABORTED (a multipath layer may re-drive them).
+   */
+  async lunReset(lun: number): Promise<number> {
+    const outstanding = [...this.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.lun === lun && t.cmdSN !== undefined);
+    const response = await this.taskManagement(TMF_LUN_RESET, lun, RESERVED_TAG, 0);
+    if (response === 0) {
+      for (const task of outstanding) {
+        if (this.tasks.get(task.itt) !== task) continue; // it completed before the reset took effect
+        this.release(task);
+        this.fail(task, new PathError(`command 0x${task.command.cdb[0]?.toString(16)} was aborted by a LOGICAL UNIT RESET`, 'EABORTED'));
+      }
+    }
+    return response;
   }
 
   /** Logs out (bounded wait) and closes. Outstanding commands get the time left to finish; queued ones fail. */
@@ -398,7 +408,6 @@ export class Session extends EventEmitter {
           this.connection.unregisterTask(task.itt);
           task.cmdSN = undefined;
           task.expDataSN = 0;
-          task.requeue = true;
           return;
         }
         const error = new PathError(`the target rejected a PDU (reason 0x${bhs.reason.toString(16)})`, 'EREJECTED');
@@ -487,17 +496,21 @@ export class Session extends EventEmitter {
       await this.waitIdle(budget);
       if (this.stateValue !== 'draining') return;
       await this.logout(0).catch(() => undefined);
-      const waiting = this.window.takeWaiting();
-      // Commands never sent survive the re-login: keep them and send them on the new connection.
-      const carried = [...this.tasks.values()].filter((t) => t.cmdSN === undefined && (t.requeue || (t.issue && waiting.includes(t.issue))));
-      for (const t of carried) this.tasks.delete(t.itt);
+      this.window.takeWaiting();
+      // Commands never sent, and those still unanswered (at ERL 0 the target ends them with the connection), survive
+      // the re-login: they are sent again on the new connection instead of failing the application.
+      const carried = [...this.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.issue);
+      for (const t of carried) {
+        this.tasks.delete(t.itt);
+        t.cmdSN = undefined;
+        t.expDataSN = 0;
+      }
       this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'));
       this.stateValue = 'recovering';
       this.cmdSNSeed = this.window.current;
       try {
         await this.establish();
         for (const t of carried) {
-          t.requeue = false;
           t.itt = this.tasks.add(t);
           if (t.command.direction === 'read') this.connection.registerTask(t.itt, t.buffer!.subarray(0, t.command.transferLength));
           this.window.issue(t.issue!);
