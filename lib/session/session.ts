@@ -98,6 +98,8 @@ interface Task {
   tmf?: boolean;
 }
 
+/** Time2Wait above this is a target bug or hostile: do not stall a path for an hour on its word (RFC max 3600). */
+const MAX_TIME2WAIT_S = 60;
 const TMF_ABORT_TASK = 1;
 const TMF_LUN_RESET = 5;
 const ASYNC_LOGOUT_REQUEST = 1;
@@ -345,19 +347,22 @@ export class Session extends EventEmitter {
   }
 
   /** Sends a Logout Request and waits (bounded, protocol.md §0 item 5) for its response. */
-  private logout(reason: number): Promise<void> {
+  /** Resolves with the Time2Wait (s) of the Logout Response, 0 when none came in time. */
+  private logout(reason: number): Promise<number> {
     const c = this.connection;
-    return new Promise<void>((resolve) => {
+    return new Promise<number>((resolve) => {
       const itt = 0x7ffffffe;
-      const done = () => {
+      const done = (time2Wait = 0) => {
         clearTimeout(timer);
         c.off('pdu', onPdu);
-        resolve();
+        resolve(time2Wait);
       };
-      const onPdu = (pdu: ReceivedPdu) => { if (pdu.bhs.opcode === Opcode.LogoutResponse) done(); };
-      const timer = setTimeout(done, this.o.logoutTimeoutMs);
+      const onPdu = (pdu: ReceivedPdu) => {
+        if (pdu.bhs.opcode === Opcode.LogoutResponse) done(Math.min(pdu.bhs.time2Wait, MAX_TIME2WAIT_S));
+      };
+      const timer = setTimeout(() => done(), this.o.logoutTimeoutMs);
       c.on('pdu', onPdu);
-      c.once('close', done);
+      c.once('close', () => done());
       c.send({ opcode: Opcode.LogoutRequest, immediate: true, reason, cid: 0, itt, cmdSN: this.window.current, expStatSN: this.expStatSN });
     });
   }
@@ -477,7 +482,7 @@ export class Session extends EventEmitter {
   private asyncMessage(bhs: AsyncMessage): void {
     this.advanceStatSN(bhs.statSN);
     this.emit('asyncEvent', bhs);
-    if (bhs.asyncEvent === ASYNC_LOGOUT_REQUEST) this.drainAndRelogin(bhs.parameter3);
+    if (bhs.asyncEvent === ASYNC_LOGOUT_REQUEST) this.drainAndRelogin(bhs.parameter3, bhs.parameter2);
     else if (bhs.asyncEvent === ASYNC_DROP_CONNECTION || bhs.asyncEvent === ASYNC_DROP_ALL) {
       // The target will drop us; wait Time2Wait (Parameter2) before logging in again (protocol.md §0 item 15).
       this.teardown(new PathError('the target is dropping the connection', 'ECONNLOST'));
@@ -487,7 +492,7 @@ export class Session extends EventEmitter {
   }
 
   /** AsyncEvent 1: hold new commands, let in-flight ones finish, log out within Parameter3 s, log in again. */
-  private drainAndRelogin(parameter3: number): void {
+  private drainAndRelogin(parameter3: number, parameter2: number): void {
     if (this.stateValue !== 'loggedIn') return;
     this.setState('draining');
     this.window.pause();
@@ -495,7 +500,7 @@ export class Session extends EventEmitter {
     void (async () => {
       await this.waitIdle(budget);
       if (this.stateValue !== 'draining') return;
-      await this.logout(0).catch(() => undefined);
+      const time2Wait = await this.logout(0).catch(() => 0);
       this.window.takeWaiting();
       // Commands never sent, and those still unanswered (at ERL 0 the target ends them with the connection), survive
       // the re-login: they are sent again on the new connection instead of failing the application.
@@ -506,9 +511,12 @@ export class Session extends EventEmitter {
         t.expDataSN = 0;
       }
       this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'));
-      this.stateValue = 'recovering';
+      this.setState('recovering');
       this.cmdSNSeed = this.window.current;
       try {
+        // The Logout Response's Time2Wait, else the Async Message's Parameter2 (open-iscsi reads it there too).
+        const waitS = time2Wait || Math.min(parameter2, MAX_TIME2WAIT_S);
+        if (waitS > 0) await new Promise((r) => setTimeout(r, waitS * 1000).unref());
         await this.establish();
         for (const t of carried) {
           t.itt = this.tasks.add(t);
@@ -518,7 +526,7 @@ export class Session extends EventEmitter {
         this.emit('reconnected', this.info());
       } catch (error) {
         for (const t of carried) this.fail(t, new PathError(`re-login after logout request failed: ${(error as Error).message}`, 'ESESSIONDOWN'));
-        this.stateValue = 'failed';
+        this.setState('failed');
         if (this.o.reconnect) this.recover(this.parameters.defaultTime2Wait * 1000);
       }
     })();
