@@ -7,7 +7,9 @@ import type { DiscoveredTarget } from './protocol/discovery-text';
 import { deriveIsid } from './protocol/isid';
 import type { OperationalValues } from './protocol/negotiation';
 import { sendTargets } from './session/discovery';
-import { LunDevice } from './session/lun-device';
+import { MultipathDevice } from './mpio/multipath-device';
+import { Path } from './mpio/path';
+import type { PolicyName } from './mpio/path-selector';
 import { formatPortal, type Portal } from './session/portal-login';
 import { Session, type SessionOptions } from './session/session';
 import { parsePortal } from './url';
@@ -50,12 +52,25 @@ export interface SessionRequest {
   nopTimeoutMs?: number;
   maxRedirects?: number;
   reconnect?: boolean;
+  /** Distinguishes the ISIDs of two paths with the same source spec (derived, so still stable across runs). */
+  isidSalt?: number;
 }
 
-export interface ConnectRequest extends Omit<SessionRequest, 'path'> {
+export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId' | 'isidSalt'> {
   lun: number;
-  /** One path for now; the multipath device (DESIGN.md layer 5) groups several. */
+  /** netstat/stats label: the path's label with one path, "<label>.<index>" with several; default the index. */
+  pathId?: string | number;
+  /** One session per path, each with its own stable ISID; default one path from wherever routing sends it. */
   paths?: PathSpec[];
+  /** Shorthand for `paths: [path]`. */
+  path?: PathSpec;
+  /** Default `failover`. */
+  policy?: PolicyName;
+  policyOptions?: object;
+  /** All paths down: how long I/O waits for one to come back before failing with NoPathError. Default 5000. */
+  noPathRetryMs?: number;
+  /** Path checker (TEST UNIT READY on failed paths) interval. Default 2000. */
+  checkIntervalMs?: number;
 }
 
 function chapOptions(chap?: ChapOptions): ChapInitiatorOptions | undefined {
@@ -92,7 +107,7 @@ export class Initiator {
     const path = request.path ?? {};
     const options: SessionOptions = {
       initiatorName: this.name, initiatorAlias: this.alias, targetName: request.target, portal,
-      isid: deriveIsid({ initiatorName: this.name, targetName: request.target, portal: formatPortal(portal), ...path }),
+      isid: deriveIsid({ initiatorName: this.name, targetName: request.target, portal: formatPortal(portal), ...path }, request.isidSalt),
       sourceAddress: path.sourceAddress, device: path.device, pathId: request.pathId, chap: chapOptions(request.chap),
       digests: request.digests, operational: request.operational, commandTimeoutMs: request.commandTimeoutMs,
       loginTimeoutMs: request.loginTimeoutMs, nopIntervalMs: request.nopIntervalMs, nopTimeoutMs: request.nopTimeoutMs,
@@ -101,19 +116,31 @@ export class Initiator {
     return Session.open(options);
   }
 
-  /** Logs in and returns the LU with read/write/flush/inquiry/close. */
-  async connect(request: ConnectRequest): Promise<LunDevice> {
-    if ((request.paths?.length ?? 0) > 1) {
-      throw new RangeError('connect: several paths need the multipath device (not built yet); give one path');
-    }
-    const session = await this.openSession({ ...request, path: request.paths?.[0] });
-    const device = new LunDevice(session, request.lun);
+  /**
+   * Logs in on every path (one session each, distinct stable ISIDs; through a group portal each login may be
+   * redirected to another array port) and returns the multipath device over them. Rejects with PathIdentityError
+   * when the paths reach different LUs; on any failure the sessions opened so far are logged out.
+   */
+  async connect(request: ConnectRequest): Promise<MultipathDevice> {
+    const specs = request.paths?.length ? request.paths : [request.path ?? {}];
+    const seen = new Map<string, number>();
+    const paths: Path[] = [];
     try {
-      await device.capacity();
+      for (const [id, spec] of specs.entries()) {
+        const key = `${spec.sourceAddress ?? ''}@${spec.device ?? ''}`;
+        const salt = seen.get(key) ?? 0;
+        seen.set(key, salt + 1);
+        const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;
+        const session = await this.openSession({ ...request, path: spec, pathId: label, isidSalt: salt });
+        paths.push(new Path(id, session, request.lun));
+      }
+      return await MultipathDevice.open(paths, request.lun, {
+        policy: request.policy, policyOptions: request.policyOptions, noPathRetryMs: request.noPathRetryMs,
+        checkIntervalMs: request.checkIntervalMs, recover: request.reconnect ?? true,
+      });
     } catch (error) {
-      await session.close();
+      await Promise.all(paths.map((p) => p.session.close().catch(() => undefined)));
       throw error;
     }
-    return device;
   }
 }

@@ -14,8 +14,10 @@ export class NoPathError extends Error {
 export class PathIdentityError extends Error {
   override name = 'PathIdentityError';
   readonly code = 'EIDENTITY';
-  constructor(readonly pathId: number, readonly expected: string, readonly found: string | undefined) {
-    super(`path ${pathId} reaches LU "${found ?? '(no identity)'}", not "${expected}" like the device's other paths: refusing to group them`);
+  constructor(readonly pathId: number, readonly expected: string | undefined, readonly found: string | undefined) {
+    super(expected === undefined
+      ? `path ${pathId} reports no LU identity (no VPD 0x83 designator, no serial): cannot prove several paths reach one LU`
+      : `path ${pathId} reaches LU "${found ?? '(no identity)'}", not "${expected}" like the device's other paths: refusing to group them`);
   }
 }
 

@@ -1,0 +1,339 @@
+// A multipath device (DESIGN.md layer 5): the paths that reach one LU, a policy choosing one per I/O, failover of
+// I/Os that hit a path error onto another path (the same buffer: reads land in it directly, writes are resent from
+// it), a path checker that reinstates failed paths, and bounded queueing while no path is usable (protocol.md §0
+// item 16). It is a LunDevice, so code written for one path keeps working.
+import { EventEmitter } from 'node:events';
+import { aluaStateName } from '../scsi/alua';
+import type { DataDirection } from '../scsi/commands';
+import { targetPortOf } from '../scsi/designators';
+import { ScsiError } from '../scsi/scsi-error';
+import { PathError, SessionArgumentError } from '../session/errors';
+import { LunDevice, type DeviceCapacity, type DeviceIdentity } from '../session/lun-device';
+import type { LunEntry } from '../scsi/report-luns';
+import type { ReportTargetPortGroups } from '../scsi/alua';
+import type { SessionState } from '../session/session';
+import { NoPathError } from './errors';
+import { requireSameLu } from './lu-identity';
+import { Path, type PathInfo, type PathState } from './path';
+import { PathChecker } from './path-checker';
+import type { PathSelector, PolicyName } from './path-selector';
+import { createPolicy } from './policies';
+
+export interface MultipathOptions {
+  /** Default `failover` (one active path, the others standby), as the classic MSDSM setup starts. */
+  policy?: PolicyName;
+  policyOptions?: object;
+  /** How long I/O waits for a usable path when every path is down before failing with NoPathError. Default 5000. */
+  noPathRetryMs?: number;
+  /** Path checker interval. Default 2000. */
+  checkIntervalMs?: number;
+  /**
+   * Reinstate failed paths (checker, session reconnects). Default true. When false a failed path stays failed, and
+   * once no path is usable an I/O fails at once with the error of its last path: nothing would come back.
+   */
+  recover?: boolean;
+}
+
+export interface PathStateEvent { path: PathInfo; from: PathState; to: PathState }
+export interface PathFailedEvent { path: PathInfo; error: Error }
+export interface PolicyEvent { policy: PolicyName; options: Readonly<Record<string, unknown>>; previous: PolicyName }
+
+export interface MultipathEvents {
+  'path-state': PathStateEvent;
+  'path-failed': PathFailedEvent;
+  'path-reinstated': { path: PathInfo };
+  'policy': PolicyEvent;
+  /** A background check (ALUA refresh, identity re-check) went wrong; I/O is unaffected. */
+  'warning': Error;
+}
+
+const GONE: ReadonlySet<SessionState> = new Set(['recovering', 'failed', 'closed']);
+
+/** A path error says nothing about the LU: the I/O can go down another path. */
+function isPathFailure(error: unknown): error is Error {
+  return error instanceof PathError || (error instanceof ScsiError && error.kind === 'pathError');
+}
+
+export class MultipathDevice extends LunDevice {
+  private readonly events = new EventEmitter();
+  private selector: PathSelector<Path>;
+  /** Usable paths of the best ALUA tier, in id order; replaced (never mutated) on every change, per-I/O reads only. */
+  private candidates: readonly Path[] = [];
+  private readonly waiters = new Set<() => void>();
+  private readonly checker: PathChecker;
+  private readonly o: Required<Omit<MultipathOptions, 'policy' | 'policyOptions'>>;
+  private closed = false;
+  private aluaRefreshing = false;
+
+  private constructor(
+    readonly pathList: readonly Path[], lun: number, private readonly identityValue: DeviceIdentity,
+    private readonly capacityValue: DeviceCapacity, private readonly alua: boolean, options: MultipathOptions,
+  ) {
+    super(pathList[0].session, lun);
+    this.o = {
+      noPathRetryMs: options.noPathRetryMs ?? 5000, checkIntervalMs: options.checkIntervalMs ?? 2000, recover: options.recover ?? true,
+    };
+    this.selector = createPolicy<Path>(options.policy ?? 'failover', options.policyOptions);
+    for (const p of pathList) this.selector.add(p);
+    this.checker = new PathChecker(pathList, this.o.checkIntervalMs, {
+      healthy: (p) => this.verifyAndReinstate(p),
+      tick: () => (this.alua ? this.refreshAlua() : Promise.resolve()),
+    });
+    for (const p of pathList) {
+      p.session.on('state', (s: SessionState) => this.sessionState(p, s));
+      p.session.on('reconnected', () => void this.checker.check(p));
+    }
+    this.refresh();
+    if (this.o.recover) this.checker.start();
+  }
+
+  /**
+   * Builds the device over logged-in paths: checks that every path reaches the same LU (PathIdentityError
+   * otherwise), reads the capacity and, where the LU reports ALUA, each path's access state.
+   */
+  static async open(paths: readonly Path[], lun: number, options: MultipathOptions = {}): Promise<MultipathDevice> {
+    if (paths.length === 0) throw new SessionArgumentError('a multipath device needs at least one path');
+    const identities = [];
+    for (const p of paths) identities.push({ pathId: p.id, identity: await p.lu.inquiry() });
+    requireSameLu(identities);
+    const first = identities[0].identity;
+    const alua = first.inquiry.tpgs !== 'none';
+    identities.forEach(({ identity }, i) => { paths[i].targetPortGroup = targetPortOf(identity.designators).targetPortGroup; });
+    const capacity = await paths[0].lu.capacity();
+    const device = new MultipathDevice(paths, lun, first, capacity, alua, options);
+    if (alua) await device.refreshAlua();
+    return device;
+  }
+
+  // ---- what applications use ----
+
+  /** The paths, in id order. Each has `state`, `stats` (live counters) and `info()`. */
+  get paths(): readonly Path[] { return this.pathList; }
+
+  get policy(): { name: PolicyName; options: Readonly<Record<string, unknown>> } {
+    return { name: this.selector.name, options: this.selector.options };
+  }
+
+  /** The LU identity (VPD 0x83 designator, else serial) the paths were grouped by. */
+  get id(): string | undefined { return this.identityValue.identity?.id; }
+
+  override capacity(): Promise<DeviceCapacity> { return Promise.resolve(this.capacityValue); }
+  override inquiry(): Promise<DeviceIdentity> { return Promise.resolve(this.identityValue); }
+
+  /** Reads `blocks` blocks at `lba` into `into` (or a new buffer); a path failure re-drives into the same buffer. */
+  override read(lba: number, blocks: number, into?: Buffer): Promise<Buffer> {
+    const bytes = blocks * this.capacityValue.blockSize;
+    if (into && into.length < bytes) return Promise.reject(new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`));
+    const buffer = into ?? Buffer.allocUnsafe(bytes);
+    return this.run('read', bytes, (lu) => lu.read(lba, blocks, buffer));
+  }
+
+  override write(lba: number, data: Buffer): Promise<void> {
+    return this.run('write', data.length, (lu) => lu.write(lba, data));
+  }
+
+  override flush(): Promise<void> { return this.run('none', 0, (lu) => lu.flush()); }
+  override testUnitReady(): Promise<void> { return this.run('none', 0, (lu) => lu.testUnitReady()); }
+  override reportLuns(): Promise<LunEntry[]> { return this.run('none', 0, (lu) => lu.reportLuns()); }
+  override reportTargetPortGroups(): Promise<ReportTargetPortGroups> { return this.run('none', 0, (lu) => lu.reportTargetPortGroups()); }
+
+  /** Switches the policy now. In-flight I/Os finish where they are; the next I/O is placed by the new policy. */
+  setPolicy(name: PolicyName, options: object = {}): void {
+    const next = createPolicy<Path>(name, options);
+    for (const p of this.pathList) {
+      next.add(p);
+      if (p.failed) next.fail(p);
+    }
+    const previous = this.selector.name;
+    this.selector = next;
+    this.events.emit('policy', { policy: next.name, options: next.options, previous } satisfies PolicyEvent);
+    this.refresh();
+  }
+
+  /** Stops the checker and logs every path out (bounded); waiting I/O fails with NoPathError. */
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.checker.stop();
+    this.wake();
+    await Promise.all(this.pathList.map((p) => p.session.close().catch(() => undefined)));
+  }
+
+  on<K extends keyof MultipathEvents>(event: K, listener: (e: MultipathEvents[K]) => void): this {
+    this.events.on(event, listener as (e: unknown) => void);
+    return this;
+  }
+
+  once<K extends keyof MultipathEvents>(event: K, listener: (e: MultipathEvents[K]) => void): this {
+    this.events.once(event, listener as (e: unknown) => void);
+    return this;
+  }
+
+  off<K extends keyof MultipathEvents>(event: K, listener: (e: MultipathEvents[K]) => void): this {
+    this.events.off(event, listener as (e: unknown) => void);
+    return this;
+  }
+
+  // ---- the I/O path ----
+
+  /**
+   * Runs `op` on a path the policy picks. A path failure marks the path failed and re-drives the I/O on another
+   * usable path; with none, waits up to noPathRetryMs for one (NoPathError after that).
+   */
+  private async run<T>(direction: DataDirection, bytes: number, op: (lu: LunDevice) => Promise<T>): Promise<T> {
+    let lastError: Error | undefined;
+    let waitingSince: number | undefined;
+    // Bounds re-drives on paths that flap (reinstated, failing again) even while some path looks usable.
+    let attempts = 0;
+    const maxAttempts = 3 * this.pathList.length + 3;
+    for (;;) {
+      if (this.closed) throw new NoPathError('the multipath device is closed', 0, lastError);
+      const candidates = this.candidates;
+      if (candidates.length === 0) {
+        if (!this.canRecover()) {
+          throw lastError ?? new PathError(`no usable path to LU ${this.id ?? ''}: every path failed and none can come back`, 'ESESSIONDOWN');
+        }
+        const now = performance.now();
+        waitingSince ??= now;
+        const left = waitingSince + this.o.noPathRetryMs - now;
+        if (left <= 0) {
+          throw new NoPathError(`no usable path to LU ${this.id ?? ''} for ${this.o.noPathRetryMs} ms (${this.pathList.length} paths, all failed)`,
+            Math.round(now - waitingSince), lastError);
+        }
+        await this.waitForPath(left);
+        continue;
+      }
+      if (++attempts > maxAttempts) {
+        throw new NoPathError(`I/O failed on ${attempts - 1} path attempts; the paths keep failing`, Math.round(performance.now() - (waitingSince ?? performance.now())), lastError);
+      }
+      const selector = this.selector;
+      const path = selector.select(candidates, bytes);
+      path.stats.start(bytes);
+      selector.startIo(path, bytes);
+      const started = performance.now();
+      try {
+        const result = await op(path.lu);
+        const us = (performance.now() - started) * 1000;
+        path.stats.end(direction, bytes, us);
+        selector.endIo(path, bytes, us);
+        return result;
+      } catch (error) {
+        const pathFailure = isPathFailure(error);
+        path.stats.abort(bytes, pathFailure);
+        selector.endIo(path, bytes, (performance.now() - started) * 1000);
+        if (!pathFailure) throw error;
+        lastError = error;
+        this.failPath(path, error);
+      }
+    }
+  }
+
+  private waitForPath(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Whether waiting can help: some path is on its way back (or may be reinstated by the checker). */
+  private canRecover(): boolean {
+    return this.pathList.some((p) => {
+      const s = p.session.state;
+      if (s === 'closed' || s === 'failed') return false;
+      return !p.failed || this.o.recover;
+    });
+  }
+
+  // ---- path state ----
+
+  private failPath(path: Path, error: Error): void {
+    if (error instanceof ScsiError && this.alua) void this.refreshAlua();
+    if (path.failed) return;
+    path.failed = true;
+    path.lastError = error;
+    path.stats.failovers++;
+    this.selector.fail(path);
+    this.events.emit('path-failed', { path: path.info(), error } satisfies PathFailedEvent);
+    this.refresh();
+    // A path whose session is still logged in (a timeout, a standby port) is checked at the next interval; one
+    // whose session reconnects is checked on 'reconnected'.
+  }
+
+  private reinstate(path: Path): void {
+    if (!path.failed || this.closed) return;
+    path.failed = false;
+    path.lastError = undefined;
+    path.stats.reinstatements++;
+    this.selector.reinstate(path);
+    this.events.emit('path-reinstated', { path: path.info() });
+    this.refresh();
+  }
+
+  private sessionState(path: Path, state: SessionState): void {
+    if (this.closed) return;
+    if (GONE.has(state)) this.failPath(path, new PathError(`the path's session is ${state}`, 'ESESSIONDOWN'));
+    else this.refresh(); // draining paths leave the candidates, logged-in ones return
+  }
+
+  /** After a good TEST UNIT READY: re-check the LU identity and port (the re-login may have landed elsewhere). */
+  private async verifyAndReinstate(path: Path): Promise<void> {
+    const identity = await path.lu.inquiry();
+    try {
+      requireSameLu([{ pathId: this.pathList[0].id, identity: this.identityValue }, { pathId: path.id, identity }]);
+    } catch (error) {
+      this.events.emit('warning', error);
+      return;
+    }
+    path.targetPortGroup = targetPortOf(identity.designators).targetPortGroup;
+    if (this.alua) await this.refreshAlua(path);
+    this.reinstate(path);
+  }
+
+  /** REPORT TARGET PORT GROUPS through one logged-in path; sets every path's ALUA state from its port group. */
+  private async refreshAlua(via?: Path): Promise<void> {
+    if (this.aluaRefreshing || this.closed) return;
+    const path = via ?? this.pathList.find((p) => p.session.state === 'loggedIn' && !p.failed) ?? this.pathList.find((p) => p.session.state === 'loggedIn');
+    if (!path) return;
+    this.aluaRefreshing = true;
+    try {
+      const rtpg = await path.lu.reportTargetPortGroups();
+      let changed = false;
+      for (const p of this.pathList) {
+        const group = rtpg.groups.find((g) => g.id === p.targetPortGroup);
+        const state = group ? group.state : p.targetPortGroup === undefined ? undefined : aluaStateName(0x3);
+        if (state !== p.alua) { p.alua = state; changed = true; }
+      }
+      if (changed) this.refresh();
+    } catch (error) {
+      if (this.events.listenerCount('warning') > 0) this.events.emit('warning', error);
+    } finally {
+      this.aluaRefreshing = false;
+    }
+  }
+
+  /** Recomputes the candidates (usable paths of the best ALUA tier) and each path's shown state. */
+  private refresh(): void {
+    const usable = this.pathList.filter((p) => p.usable);
+    const best = Math.min(...usable.map((p) => p.tier));
+    this.candidates = usable.filter((p) => p.tier === best);
+    const active = new Set(this.candidates.length > 0 ? this.selector.activeSet(this.candidates) : []);
+    for (const p of this.pathList) {
+      const to: PathState = p.failed ? 'failed' : active.has(p) ? 'active' : 'standby';
+      if (to !== p.state) {
+        const from = p.state;
+        p.state = to;
+        this.events.emit('path-state', { path: p.info(), from, to } satisfies PathStateEvent);
+      }
+    }
+    if (this.candidates.length > 0) this.wake();
+  }
+}
