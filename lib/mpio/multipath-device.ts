@@ -3,7 +3,6 @@
 // it), a path checker that reinstates failed paths, and bounded queueing while no path is usable (protocol.md §0
 // item 16). It is a LunDevice, so code written for one path keeps working.
 import { EventEmitter } from 'node:events';
-import { aluaStateName } from '../scsi/alua';
 import type { DataDirection } from '../scsi/commands';
 import { targetPortOf } from '../scsi/designators';
 import { ScsiError } from '../scsi/scsi-error';
@@ -298,23 +297,27 @@ export class MultipathDevice extends LunDevice {
     this.reinstate(path);
   }
 
-  /** REPORT TARGET PORT GROUPS through one logged-in path; sets every path's ALUA state from its port group. */
-  private async refreshAlua(via?: Path): Promise<void> {
+  /**
+   * REPORT TARGET PORT GROUPS through each logged-in path (or just `only`), taking that path's own port group
+   * state: some targets describe only the group of the port asked. A group missing from the answer = no ALUA
+   * information for the path (treated as active/optimized, like a target without ALUA).
+   */
+  private async refreshAlua(only?: Path): Promise<void> {
     if (this.aluaRefreshing || this.closed) return;
-    const path = via ?? this.pathList.find((p) => p.session.state === 'loggedIn' && !p.failed) ?? this.pathList.find((p) => p.session.state === 'loggedIn');
-    if (!path) return;
     this.aluaRefreshing = true;
     try {
-      const rtpg = await path.lu.reportTargetPortGroups();
       let changed = false;
-      for (const p of this.pathList) {
-        const group = rtpg.groups.find((g) => g.id === p.targetPortGroup);
-        const state = group ? group.state : p.targetPortGroup === undefined ? undefined : aluaStateName(0x3);
-        if (state !== p.alua) { p.alua = state; changed = true; }
+      for (const p of only ? [only] : this.pathList) {
+        if (p.session.state !== 'loggedIn' || p.targetPortGroup === undefined) continue;
+        try {
+          const rtpg = await p.lu.reportTargetPortGroups();
+          const state = rtpg.groups.find((g) => g.id === p.targetPortGroup)?.state;
+          if (state !== p.alua) { p.alua = state; changed = true; }
+        } catch (error) {
+          if (this.events.listenerCount('warning') > 0) this.events.emit('warning', error);
+        }
       }
       if (changed) this.refresh();
-    } catch (error) {
-      if (this.events.listenerCount('warning') > 0) this.events.emit('warning', error);
     } finally {
       this.aluaRefreshing = false;
     }
