@@ -1,7 +1,7 @@
 // The command window's serial arithmetic across the 2^32 wrap, its queue, and the iscsi:// URL and --path forms.
 import assert from 'node:assert/strict';
 import { CommandWindow } from '../lib/session/command-window';
-import { serialLt } from '../lib/session/serial';
+import { serialLt } from '../lib/wire/serial';
 import { IscsiUrlError, parseIscsiUrl, parsePathSpec } from '../lib/url';
 
 describe('session: command window and URL', () => {

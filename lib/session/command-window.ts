@@ -1,6 +1,6 @@
 // The session's command window (RFC 7143 §4.2.2.1): CmdSN to assign next, and the target's ExpCmdSN/MaxCmdSN.
 // Non-immediate commands may go out only while CmdSN ≤ MaxCmdSN; the rest wait here in order.
-import { serialAdd, serialLe, serialLt } from './serial';
+import { serialAdd, serialLe, serialLt } from '../wire/serial';
 
 export class CommandWindow {
   private next: number;

@@ -18,7 +18,7 @@ import { PathError, SessionArgumentError } from './errors';
 import { Keepalive } from './keepalive';
 import { formatPortal, loginWithRedirects, type Portal, type PortalLogin, type Redirect } from './portal-login';
 import { registerConnection } from './connection-registry';
-import { serialLt } from './serial';
+import { serialLt } from '../wire/serial';
 import { SessionStats } from './session-stats';
 import { TaskTable } from './task-table';
 

@@ -1,8 +1,6 @@
 // The session's CmdSN window (RFC 7143 §4.2.2.1): which non-immediate commands the target accepts, and the
 // ExpCmdSN/MaxCmdSN it advertises. Serial-number arithmetic throughout (RFC 1982, 32 bits).
-
-/** a - b as a signed 32-bit serial distance. */
-export const serialDiff = (a: number, b: number): number => (a - b) | 0;
+import { serialDiff } from '../wire/serial';
 
 export class CommandWindow {
   private expected: number;

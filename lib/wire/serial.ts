@@ -15,3 +15,8 @@ export function serialLe(a: number, b: number): boolean {
 export function serialAdd(a: number, n: number): number {
   return (a + n) >>> 0;
 }
+
+/** a - b as a signed 32-bit serial distance. */
+export function serialDiff(a: number, b: number): number {
+  return (a - b) | 0;
+}
