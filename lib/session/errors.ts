@@ -1,3 +1,5 @@
+import { ProtocolError } from '../wire/errors';
+
 // Typed errors of the session layer. Path-level failures (PathError) are distinct from SCSI failures (ScsiError in
 // lib/scsi) so the multipath layer can re-drive an I/O on another path: a PathError says nothing about the LU.
 
@@ -27,9 +29,9 @@ export class RedirectLoopError extends Error {
 }
 
 /** The target answered something the session cannot continue from (bad field, unexpected PDU, timeout in login). */
-export class SessionProtocolError extends Error {
+export class SessionProtocolError extends ProtocolError {
   override name = 'SessionProtocolError';
-  constructor(message: string, readonly code = 'ESESSIONPROTO') { super(message); }
+  constructor(message: string, code = 'ESESSIONPROTO') { super(message, code); }
 }
 
 /** A caller passed an argument the session cannot use (unaligned buffer, LBA past the end...). */
