@@ -1,10 +1,10 @@
 // `iscsi-mpio read URL --offset N --length N > file` and `iscsi-mpio write URL --offset N < file`: byte ranges of
-// an LU through one path. Reads may start and end anywhere; writes must cover whole blocks.
+// an LU through every `--path` under `--policy`. Reads may start and end anywhere; writes must cover whole blocks.
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
-import type { LunDevice } from '../session/lun-device';
+import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
-import { addSessionOptions, chapOf, pathsOf, type SessionFlags } from './session-options';
+import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
 
 const CHUNK = 1 << 20;
 const DEPTH = 8;
@@ -15,12 +15,13 @@ function byteCount(text: string, what: string): number {
   return n;
 }
 
-async function open(urlText: string, flags: SessionFlags): Promise<LunDevice> {
+async function open(urlText: string, flags: SessionFlags & { policy?: string }): Promise<MultipathDevice> {
   const url = parseIscsiUrl(urlText);
-  const paths = pathsOf(flags);
+  const policy = policyOf(flags);
+  // Paths reconnect and fail over during the transfer; close() stops all of it.
   return new Initiator().connect({
-    target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: paths.slice(0, 1),
-    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), reconnect: false,
+    target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
+    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout),
   });
 }
 
@@ -38,10 +39,10 @@ async function readStdin(): Promise<Buffer> {
 }
 
 export function registerReadWrite(program: Command): void {
-  addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout'))
+  addPolicyOption(addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout')), 'round-robin')
     .requiredOption('--offset <bytes>', 'first byte')
     .requiredOption('--length <bytes>', 'number of bytes')
-    .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string }) => {
+    .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const length = byteCount(flags.length, '--length');
       const device = await open(urlText, flags);
@@ -77,9 +78,9 @@ export function registerReadWrite(program: Command): void {
       }
     });
 
-  addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (whole blocks)'))
+  addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (whole blocks)')), 'round-robin')
     .requiredOption('--offset <bytes>', 'first byte (a multiple of the block size)')
-    .action(async (urlText: string, flags: SessionFlags & { offset: string }) => {
+    .action(async (urlText: string, flags: SessionFlags & { offset: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const data = await readStdin();
       const device = await open(urlText, flags);

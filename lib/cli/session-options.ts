@@ -1,6 +1,8 @@
 // Options the discover, inquiry, read and write commands share: paths, CHAP (from the URL or flags) and digests.
 import type { Command } from 'commander';
 import type { ChapOptions, PathSpec } from '../initiator';
+import { PolicyError } from '../mpio/errors';
+import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
 import { parsePathSpec, type IscsiUrl } from '../url';
 
 export interface SessionFlags {
@@ -40,4 +42,15 @@ export function chapOf(flags: SessionFlags, url?: IscsiUrl): ChapOptions | undef
     chap.mutual = { user: flags.mutualUser, secret: mutualSecret };
   }
   return chap;
+}
+
+/** `--policy P` for the commands that open a multipath device. */
+export function addPolicyOption(command: Command, fallback: PolicyName = 'failover'): Command {
+  return command.option('--policy <policy>', `path policy (${POLICY_NAMES.join(', ')})`, fallback);
+}
+
+export function policyOf(flags: { policy?: string }): PolicyName {
+  const name = flags.policy ?? 'failover';
+  if (!(POLICY_NAMES as readonly string[]).includes(name)) throw new PolicyError(`unknown policy "${name}" (one of ${POLICY_NAMES.join(', ')})`);
+  return name as PolicyName;
 }
