@@ -1,6 +1,65 @@
+// `iscsi-mpio bench URL [--path …]… [--policy P] [--rw read|write] [--bs 64k] [--qd 32] [--time 10] [--compare]
+// [--json] [--svg FILE]`: sequential I/O for a while over the multipath device; with --compare each path alone
+// first, then all paths, and the speedup. Write runs overwrite the LU.
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { notBuiltYet } from './output';
+import { Initiator } from '../initiator';
+import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
+import { parseIscsiUrl } from '../url';
+import { BenchArgumentError, checkBenchOptions, parseBlockSize, type BenchDirection, type BenchOptions } from '../bench/bench-options';
+import { benchCompare } from '../bench/compare';
+import { benchSvg } from '../bench/svg-chart';
+import { formatBenchReport, formatPathSplit, formatRunLine, RUN_HEADER } from '../bench/table';
+import { printResult } from './output';
+import { addSessionOptions, chapOf, pathsOf, type SessionFlags } from './session-options';
+
+const POLICIES: readonly string[] = POLICY_NAMES;
+
+interface BenchFlags extends SessionFlags {
+  policy: string;
+  rw: string;
+  bs: string;
+  qd: string;
+  time: string;
+  compare?: boolean;
+  json?: boolean;
+  svg?: string;
+}
 
 export function registerBench(program: Command): void {
-  program.command('bench <url>').description('throughput of each path alone and of all paths under a policy (not built yet)').option('--json', 'machine-readable output').action(notBuiltYet('bench <url>'));
+  addSessionOptions(program.command('bench <url>').description('throughput of each path alone and of all paths under a policy (write runs overwrite the LU)'))
+    .option('--policy <policy>', `path policy for the all-paths run (${POLICIES.join(', ')})`, 'round-robin')
+    .option('--rw <read|write>', 'direction', 'read')
+    .option('--bs <size>', 'bytes per I/O (k, m suffixes are binary)', '64k')
+    .option('--qd <n>', 'I/Os in flight', '32')
+    .option('--time <seconds>', 'seconds per run', '10')
+    .option('--compare', 'run each path alone first, then all paths, and print the speedup')
+    .option('--svg <file>', 'write a bar chart of the runs')
+    .option('--json', 'machine-readable output')
+    .action(async (urlText: string, flags: BenchFlags) => {
+      if (!POLICIES.includes(flags.policy)) throw new BenchArgumentError(`unknown policy "${flags.policy}" (use ${POLICIES.join(', ')})`);
+      const options: BenchOptions = { rw: flags.rw as BenchDirection, bs: parseBlockSize(flags.bs), qd: Number(flags.qd), seconds: Number(flags.time) };
+      // Bad flags fail before any login; the block size is checked again against the LU's own.
+      checkBenchOptions(options, 512, Number.MAX_SAFE_INTEGER);
+      const url = parseIscsiUrl(urlText);
+      const initiator = new Initiator();
+      const json = !!flags.json;
+      if (!json) process.stdout.write(RUN_HEADER + '\n');
+      const report = await benchCompare(
+        (paths, policy) => initiator.connect({
+          target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths, policy,
+          chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), nopIntervalMs: 60_000,
+        }),
+        {
+          paths: pathsOf(flags), policy: flags.policy as PolicyName, compare: !!flags.compare,
+          ...options,
+          // Progress as each run ends, so a long --compare is not silent.
+          onRun: json ? undefined : (run) => process.stdout.write([formatRunLine(run), ...formatPathSplit(run)].join('\n') + '\n'),
+        },
+      );
+      if (flags.svg) writeFileSync(flags.svg, benchSvg(report, `iscsi-mpio bench ${urlText}`));
+      if (json) printResult(report, true, () => formatBenchReport(report));
+      else if (report.speedup !== null) process.stdout.write(`speedup ${report.speedup.toFixed(2)}x: all paths over the ${report.speedupBasis}\n`);
+      if (flags.svg && !json) process.stdout.write(`chart written to ${flags.svg}\n`);
+    });
 }

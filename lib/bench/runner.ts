@@ -1,0 +1,88 @@
+// The throughput runner shared by `iscsi-mpio bench`, the demo and bench/multipath.ts: `qd` workers issue
+// sequential I/Os of `bs` bytes over a MultipathDevice for `seconds`, each into its own buffer (reads land in it,
+// writes are sent from it), and the run reports MBps (10^6 B/s), IOPS, latency p50/p99 and what each path carried
+// (from the paths' own counters, so the split is the device's, not the runner's guess).
+import type { MultipathDevice } from '../mpio/multipath-device';
+import type { PathState } from '../mpio/path';
+import { checkBenchOptions, type BenchDirection, type BenchOptions } from './bench-options';
+import { LatencyRecorder } from './latency-recorder';
+
+export interface PathTraffic {
+  id: number;
+  local: string | null;
+  remote: string;
+  /** State at the end of the run. */
+  state: PathState;
+  /** I/Os of the run's direction this path completed during the run, and their bytes. */
+  ios: number;
+  bytes: number;
+}
+
+export interface BenchResult {
+  rw: BenchDirection;
+  bs: number;
+  qd: number;
+  /** Wall time from the first I/O to the last completion. */
+  seconds: number;
+  ios: number;
+  bytes: number;
+  MBps: number;
+  iops: number;
+  latencyUs: { p50: number; p99: number };
+  /** Every path of the device, with what it carried. */
+  paths: PathTraffic[];
+}
+
+const DEFAULT_SPAN = 1 << 30;
+
+function counters(device: MultipathDevice, rw: BenchDirection): Array<{ ios: number; bytes: number }> {
+  return device.paths.map((p) => rw === 'read'
+    ? { ios: p.stats.reads, bytes: p.stats.bytesRead }
+    : { ios: p.stats.writes, bytes: p.stats.bytesWritten });
+}
+
+export async function runBench(device: MultipathDevice, options: BenchOptions): Promise<BenchResult> {
+  const { blockSize, blocks: lbaCount } = await device.capacity();
+  checkBenchOptions(options, blockSize, lbaCount * blockSize);
+  const { rw, bs, qd, seconds } = options;
+  const ioBlocks = bs / blockSize;
+  // The cursor wraps before the last whole I/O that fits, so every I/O is full size.
+  const spanBlocks = Math.floor(Math.min(options.span ?? DEFAULT_SPAN, lbaCount * blockSize) / bs) * ioBlocks;
+  const latency = new LatencyRecorder();
+  let cursor = 0;
+  let ios = 0;
+
+  const before = counters(device, rw);
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(Array.from({ length: qd }, async (_, worker) => {
+    // A recognisable pattern per worker, so a write run leaves data someone could check.
+    const buffer = Buffer.alloc(bs, rw === 'write' ? 0x41 + (worker % 26) : 0);
+    while (performance.now() < deadline) {
+      const lba = cursor;
+      cursor = (cursor + ioBlocks) % spanBlocks;
+      const t0 = performance.now();
+      if (rw === 'read') await device.read(lba, ioBlocks, buffer);
+      else await device.write(lba, buffer);
+      latency.record((performance.now() - t0) * 1000);
+      ios++;
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  const after = counters(device, rw);
+
+  const bytes = ios * bs;
+  return {
+    rw, bs, qd, seconds: Math.round(elapsed * 1000) / 1000, ios, bytes,
+    MBps: Math.round((bytes / elapsed / 1e6) * 10) / 10,
+    iops: Math.round(ios / elapsed),
+    latencyUs: latency.percentiles(),
+    paths: device.paths.map((p, i) => {
+      const info = p.info();
+      return {
+        id: p.id, local: info.local.address, remote: `${info.remote.address}:${info.remote.port}`, state: p.state,
+        ios: after[i].ios - before[i].ios, bytes: after[i].bytes - before[i].bytes,
+      };
+    }),
+  };
+}
