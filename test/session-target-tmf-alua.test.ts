@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Initiator } from '../lib/initiator';
-import { testUnitReadyCommand, type ScsiCdb } from '../lib/scsi/commands';
+import { readCommand, testUnitReadyCommand, type ScsiCdb } from '../lib/scsi/commands';
+import { NoPathError } from '../lib/mpio/errors';
 import { ScsiError } from '../lib/scsi/scsi-error';
 import { ScsiStatus } from '../lib/scsi/status';
 import { PathError } from '../lib/session/errors';
@@ -46,7 +47,7 @@ describe('session ↔ embedded target: task management and ALUA', function () {
     const m = target.members[member];
     const device = await initiator.connect({
       target: target.iqn, portal: { host: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.${source}` }],
-      nopIntervalMs: 60_000, ...extra,
+      nopIntervalMs: 60_000, noPathRetryMs: 300, ...extra, // one path: a failed path ends I/O after 300 ms
     });
     devices.push(device);
     return device;
@@ -93,14 +94,17 @@ describe('session ↔ embedded target: task management and ALUA', function () {
     it('ends the commands the reset aborted at once instead of at the command timeout', async () => {
       const a = await connect(0, 24, { commandTimeoutMs: 8000 });
       target.setResponseDelay(1500);
-      const pending = a.read(0, 8).then(() => 'completed' as const, (e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 200)); // the read is at the target, its response held back
+      // One read straight on the session (sees the abort), one through the device (re-drives it, path kept).
+      const onSession = a.session.execute(1, readCommand(0, 8, 512), Buffer.alloc(4096)).then(() => 'completed' as const, (e: unknown) => e);
+      const onDevice = a.read(8, 8).then(() => 'completed' as const, (e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 200)); // the reads are at the target, their responses held back
       const resetAt = Date.now();
       assert.equal(await a.session.lunReset(1), 0);
-      const outcome = await pending;
+      const [sessionOutcome, deviceOutcome] = await Promise.all([onSession, onDevice]);
       const elapsed = Date.now() - resetAt;
-      assert.ok(elapsed < 4000, `the aborted read ended ${elapsed} ms after the reset (command timeout 8000 ms)`);
-      assert.ok(outcome instanceof PathError && outcome.code === 'EABORTED', `outcome ${String(outcome)}`);
+      assert.ok(elapsed < 4000, `the aborted reads ended ${elapsed} ms after the reset (command timeout 8000 ms)`);
+      assert.ok(sessionOutcome instanceof PathError && sessionOutcome.code === 'EABORTED', `session: ${String(sessionOutcome)}`);
+      assert.equal(deviceOutcome, 'completed', 'the device re-drove the aborted read');
     });
   });
 
@@ -153,11 +157,12 @@ describe('session ↔ embedded target: task management and ALUA', function () {
         assert.deepEqual(await d.read(0, 8), data, 'I/O through both groups still works');
       }
 
-      // Standby: the port refuses media access with a path error the multipath layer can act on (not retried here).
+      // Standby: the port refuses media access with a path error; with no other path the device gives up after its
+      // all-paths-down window, naming that error.
       target.setAluaState(0, 'standby');
       const groups = byId(await d0.reportTargetPortGroups());
       assert.equal(groups.get(1)!.state, 'standby');
-      await assert.rejects(d0.read(0, 8), (e: unknown) => e instanceof ScsiError && e.kind === 'pathError');
+      await assert.rejects(d0.read(0, 8), (e: unknown) => e instanceof NoPathError && e.cause instanceof ScsiError && e.cause.kind === 'pathError');
       assert.deepEqual(await d1.read(0, 8), data);
     });
   });

@@ -222,7 +222,9 @@ export class MultipathDevice extends LunDevice {
         selector.endIo(path, bytes, (performance.now() - started) * 1000);
         if (!pathFailure) throw error;
         lastError = error;
-        this.failPath(path, error);
+        // A command aborted by a task management function (a LUN RESET from any initiator) says nothing about
+        // the path: re-drive it without failing the path.
+        if (!(error instanceof PathError && error.code === 'EABORTED')) this.failPath(path, error);
       }
     }
   }
