@@ -97,7 +97,7 @@ export async function runWalkthrough(topology: DemoTopology, options: Walkthroug
   const split = (m: DemoMeasurement) => m.paths.map((p) => `path ${p.id} (${p.local} -> ${p.remote}, ${p.state}): ${formatBytes(p.bytes)} in ${p.ios} reads`);
   const group = `${topology.group.host}:${topology.group.port}`;
 
-  await step('start-target', 'An array with one group portal (the address hosts are told) and three member ports.', async () =>
+  await step('start-target', 'An array: one group portal (the one address hosts are told) and its member ports.', async () =>
     ({ detail: `group ${group}, members ${topology.members.join(', ')}`, lines: topology.description }));
 
   await step('discover', 'SendTargets on the group portal: the array lists its target and every member port.', async () => {
