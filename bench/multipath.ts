@@ -1,7 +1,7 @@
 // Performance target "Multipath scaling on shaped paths" (DESIGN.md): over 1, 2 and 4 veth pairs shaped with tbf
 // 1gbit on both ends, iperf3 in parallel (one stream per path) against our device under round-robin, reads and
 // writes at 64 KiB; prints both, the ratio (target >= 0.97 for 2 and 4 paths) and the scaling over one path.
-// Root only (it skips with a message otherwise). `--time S` per run (default 5), `--qd N` per path (default 16),
+// Root only (it skips with a message otherwise). `--time S` per run (default 5), `--qd N` per path (default 32),
 // `--json`. Everything it creates is torn down at exit, on failure and on Ctrl-C.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -60,7 +60,7 @@ async function ours(net: ShapedPaths, n: number, seconds: number, qdPerPath: num
 
 async function main(): Promise<void> {
   const seconds = Number(arg('--time', '5'));
-  const qd = Number(arg('--qd', '16'));
+  const qd = Number(arg('--qd', '32'));
   const json = process.argv.includes('--json');
   try {
     requireRootForNetns('bench:multipath');

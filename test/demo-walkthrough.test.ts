@@ -2,7 +2,7 @@
 // array, checked for what DESIGN.md says it shows; and the walkthrough in-process on an array that cannot give two
 // member ports, which must fail at the login step, name it, and still log out and stop the array.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
 import { Target } from '../lib/target/target';
 import type { DemoTopology } from '../lib/demo/topology';
@@ -12,9 +12,9 @@ const MAIN = path.join(__dirname, '..', 'lib', 'cli', 'main.ts');
 const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
 const NET = `127.${70 + (process.pid % 30)}.${((process.pid >> 5) + 7) % 250}`;
 
-function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+function cli(args: string[], options: SpawnOptions = {}): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, [MAIN, ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -56,6 +56,41 @@ describe('demo: the seed walkthrough', function () {
     // The netstat step named both connections, each to its own port.
     const netstat = report.steps.find((s) => s.name === 'netstat')!;
     for (const p of roundRobin.paths) assert.ok(netstat.detail.includes(`-> ${p.remote}`), `netstat shows the connection to ${p.remote}`);
+  });
+
+  it('runs as an unprivileged user on loopback, and refuses --netns there with a clear error', async function () {
+    if (process.getuid?.() !== 0) this.skip(); // needs root to become another user; as non-root the test above already is one
+    const nobody = { uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } };
+    const demo = await cli(['demo', '--json', '--time', '1'], nobody);
+    assert.equal(demo.code, 0, demo.stderr);
+    const report = JSON.parse(demo.stdout) as DemoReport;
+    assert.equal(report.failed, null);
+    assert.ok(report.steps.every((s) => s.ok));
+    const netns = await cli(['demo', '--netns'], nobody);
+    assert.notEqual(netns.code, 0);
+    assert.match(netns.stderr, /demo --netns needs root/);
+  });
+
+  it('demo --netns (root): the same steps over two tbf-shaped veth paths, and nothing left behind', async function () {
+    if (process.getuid?.() !== 0) {
+      console.log('      skipped: demo --netns needs root');
+      this.skip();
+    }
+    const ours = () => new Set(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => /^imp\d+$/.test(n)));
+    const before = ours();
+    const { stdout, stderr, code } = await cli(['demo', '--netns', '--json', '--time', '2']);
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout) as DemoReport;
+    for (const s of report.steps) assert.ok(s.ok, `step ${s.name}: ${s.detail}`);
+    assert.match(report.steps[0].detail, /^group 198\.1[89]\./, 'the array is on the benchmarking range');
+    const [failover, roundRobin] = report.measurements;
+    assert.equal(failover.paths.filter((p) => p.bytes > 0).length, 1);
+    for (const p of roundRobin.paths) assert.ok(p.bytes > 0, `round-robin moved bytes on path ${p.id}`);
+    // tbf 1gbit: one path cannot carry more than the link (125 MB/s of payload at most).
+    assert.ok(failover.MBps <= 125, `failover ${failover.MBps} MB/s within one 1 Gbit/s link`);
+    assert.ok(report.speedup! > 1.4, `speedup ${report.speedup}x (loose bound)`);
+    const left = [...ours()].filter((n) => !before.has(n));
+    assert.deepEqual(left, [], 'no namespace of the demo is left');
   });
 
   it('names the step that fails (one member port: both logins land on it) and still logs out and stops the array', async () => {
