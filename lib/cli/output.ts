@@ -8,10 +8,3 @@ export function reportError(error: unknown): void {
   process.stderr.write(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}\n`);
   process.exitCode = typeof (error as { exitCode?: number })?.exitCode === 'number' ? (error as { exitCode: number }).exitCode : 1;
 }
-
-/** A command that DESIGN.md promises but this build does not have yet. */
-export function notBuiltYet(name: string): () => never {
-  return () => {
-    throw Object.assign(new Error(`'${name}' is not built yet`), { code: 'ENOTBUILT', exitCode: 2 });
-  };
-}
