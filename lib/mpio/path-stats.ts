@@ -1,6 +1,7 @@
-// Live per-path counters (protocol.md §0 item 18). Plain integer fields updated once per I/O: cheap enough for the
-// hot path and exact, so a benchmark can show that two paths carry twice the bytes of one.
+// Live per-path counters: the I/O counters every session keeps, plus bytes in flight (for least-blocks and
+// service-time) and the path's failovers and reinstatements.
 import type { DataDirection } from '../scsi/commands';
+import { IoCounters } from '../session/io-counters';
 
 export interface PathStatsSnapshot {
   /** I/Os completed on this path (reads + writes + others). */
@@ -21,38 +22,26 @@ export interface PathStatsSnapshot {
   latencyUsEwma: number;
 }
 
-export class PathStats {
-  reads = 0;
-  writes = 0;
-  others = 0;
-  bytesRead = 0;
-  bytesWritten = 0;
-  inFlight = 0;
+export class PathStats extends IoCounters {
   inFlightBytes = 0;
-  failures = 0;
+  /** Times the path went failed, and came back. */
   failovers = 0;
   reinstatements = 0;
-  latencyUsEwma = 0;
 
   start(bytes: number): void {
-    this.inFlight++;
+    this.begin();
     this.inFlightBytes += bytes;
   }
 
   end(direction: DataDirection, bytes: number, latencyUs: number): void {
-    this.inFlight--;
+    this.complete(direction, bytes, latencyUs);
     this.inFlightBytes -= bytes;
-    if (direction === 'read') { this.reads++; this.bytesRead += bytes; }
-    else if (direction === 'write') { this.writes++; this.bytesWritten += bytes; }
-    else this.others++;
-    this.latencyUsEwma = this.latencyUsEwma === 0 ? latencyUs : this.latencyUsEwma + (latencyUs - this.latencyUsEwma) / 16;
   }
 
   /** The I/O did not complete here (path error, or an error of the LU): nothing is counted as transferred. */
   abort(bytes: number, pathFailure: boolean): void {
-    this.inFlight--;
+    this.stop(pathFailure);
     this.inFlightBytes -= bytes;
-    if (pathFailure) this.failures++;
   }
 
   snapshot(): PathStatsSnapshot {
