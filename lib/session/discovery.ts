@@ -2,6 +2,7 @@
 // the answer gathered over as many Text Responses as the target needs (C bit + Target Transfer Tag), logout.
 import type { ChapInitiatorOptions } from '../protocol/chap';
 import { parseSendTargets, type DiscoveredTarget } from '../protocol/discovery-text';
+import type { OperationalValues } from '../protocol/negotiation';
 import { encodeText, TextAssembler } from '../protocol/text';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
@@ -17,6 +18,8 @@ export interface DiscoveryOptions {
   chap?: ChapInitiatorOptions;
   timeoutMs?: number;
   maxRedirects?: number;
+  /** Operational wishes for the discovery login (e.g. a smaller MaxRecvDataSegmentLength). */
+  operational?: Partial<OperationalValues>;
 }
 
 export async function sendTargets(options: DiscoveryOptions): Promise<DiscoveredTarget[]> {
@@ -24,7 +27,7 @@ export async function sendTargets(options: DiscoveryOptions): Promise<Discovered
   const { connection, login, landed } = await loginWithRedirects({
     initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, chap: options.chap, timeoutMs,
     portal: options.portal, sourceAddress: options.sourceAddress, device: options.device, connectTimeoutMs: timeoutMs,
-    maxRedirects: options.maxRedirects ?? 8,
+    maxRedirects: options.maxRedirects ?? 8, operational: options.operational,
   });
   // Immediate PDUs carry the login's CmdSN without advancing it.
   const { cmdSN, parameters: p } = login;
@@ -42,7 +45,9 @@ export async function sendTargets(options: DiscoveryOptions): Promise<Discovered
       if (bhs.opcode === Opcode.Reject) throw new SessionProtocolError(`the target rejected SendTargets (reason 0x${bhs.reason.toString(16)})`);
       if (bhs.opcode !== Opcode.TextResponse || bhs.itt !== itt) throw new SessionProtocolError(`expected a Text Response, got opcode 0x${bhs.opcode.toString(16)}`);
       expStatSN = (bhs.statSN + 1) >>> 0;
-      text = assembler.push(answer, bhs.cont);
+      // More follows while F is clear, with C set or not: tgtd cuts a long answer mid-pair with F=0 and C=0, so
+      // the answer is the bytes of every response joined, complete only at the final one.
+      text = assembler.push(answer, bhs.cont || !bhs.final);
       // Continue with an empty request carrying the target's TTT (RFC 7143 §11.10.4).
       ttt = bhs.ttt;
       data = Buffer.alloc(0);
