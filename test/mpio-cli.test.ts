@@ -1,13 +1,11 @@
 // The CLI over the multipath device: `inquiry` with two --path flags through the group portal prints one device
 // with two paths on different member ports (DESIGN.md JSON); `write`/`read` move the same bytes over both paths.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Target } from '../lib/target/target';
 
-const run = promisify(execFile);
 const NET = `127.${150 + (process.pid % 40)}.${((process.pid >> 3) + 1) % 250}`;
 const MAIN = path.join(__dirname, '..', 'lib', 'cli', 'main.ts');
 const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');

@@ -103,7 +103,7 @@ export class Target extends EventEmitter {
   }
 
   private async openLogicalUnits(specs: ReadonlyArray<number | string | LunOptions>): Promise<void> {
-    const luns = specs.map((s, i) => (typeof s === 'object' ? s : { size: s } as LunOptions)).map((s, i) => ({ ...s, lun: s.lun ?? i + 1 }));
+    const luns = specs.map((s) => (typeof s === 'object' ? s : { size: s } as LunOptions)).map((s, i) => ({ ...s, lun: s.lun ?? i + 1 }));
     const numbers = luns.map((l) => l.lun);
     if (new Set(numbers).size !== numbers.length) throw new RangeError(`LUN numbers repeat: ${numbers.join(', ')}`);
     for (const spec of luns) {
