@@ -46,7 +46,8 @@ function checkBlockSize(blockSize: number): void {
 }
 
 function cdb(length: 6 | 10 | 12 | 16, opcode: number): Buffer {
-  const b = Buffer.alloc(length);
+  // From Node's pool, then zeroed: Buffer.alloc gives every CDB (one per I/O) a backing store of its own.
+  const b = Buffer.allocUnsafe(length).fill(0);
   b[0] = opcode;
   return b;
 }
