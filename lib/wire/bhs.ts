@@ -205,7 +205,7 @@ function writeTargetSeq(buf: Buffer, o: number, p: TargetSeq): void {
 /** Writes `pdu` as 48 bytes at `offset` of `buf`; every byte of the BHS is written (reserved ones as 0). */
 export function encodeBhs(pdu: BhsInit, buf: Buffer, offset = 0): void {
   const o = offset;
-  buf.fill(0, o, o + BHS_LENGTH);
+  for (let i = o; i < o + BHS_LENGTH; i++) buf[i] = 0; // reserved bytes are 0; a loop beats fill()'s native call here
   const dataLength = pdu.dataLength ?? 0;
   if (dataLength > 0xffffff) throw new BhsError(`DataSegmentLength ${dataLength} does not fit 24 bits`);
   const ahsLength = pdu.ahsLength ?? 0;
