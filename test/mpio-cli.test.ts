@@ -74,4 +74,18 @@ describe('mpio: CLI inquiry/read/write over several paths', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stdout.equals(data.subarray(100, data.length - 100)), 'the bytes read are the bytes written');
   });
+
+  it('writes a range that starts and ends inside blocks without touching the bytes around it', async () => {
+    const paths = ['--path', `${NET}.21`, '--path', `${NET}.22`];
+    const base = 6 << 20;
+    const around = randomBytes(4096);
+    assert.equal((await cli(['write', target.url('group'), '--offset', String(base), ...paths], around)).code, 0);
+    const data = randomBytes(1000); // bytes 700..1699 of the range: inside block 1, across into block 3
+    const w = await cli(['write', target.url('group'), '--offset', String(base + 700), ...paths], data);
+    assert.equal(w.code, 0, w.stderr);
+    const r = await cli(['read', target.url('group'), '--offset', String(base), '--length', '4096', ...paths]);
+    const expected = Buffer.from(around);
+    data.copy(expected, 700);
+    assert.ok(r.stdout.equals(expected), 'the merged blocks hold the new bytes and keep the old ones around them');
+  });
 });

@@ -1,5 +1,5 @@
 // `iscsi-mpio read URL --offset N --length N > file` and `iscsi-mpio write URL --offset N < file`: byte ranges of
-// an LU through every `--path` under `--policy`. Reads may start and end anywhere; writes must cover whole blocks.
+// an LU through every `--path` under `--policy`. Both may start and end anywhere in a block.
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
@@ -30,6 +30,21 @@ function writeOut(chunk: Buffer): Promise<void> {
     if (process.stdout.write(chunk, (e) => (e ? reject(e) : undefined))) resolve();
     else process.stdout.once('drain', resolve);
   });
+}
+
+/**
+ * Whole blocks covering [offset, offset + data.length): `data` itself when aligned, else a copy with the partly
+ * covered first and last blocks read from the LU around it (read-modify-write; not atomic against other writers).
+ */
+async function alignToBlocks(device: MultipathDevice, blockSize: number, offset: number, data: Buffer): Promise<{ start: number; blocksData: Buffer }> {
+  const start = Math.floor(offset / blockSize);
+  const end = Math.ceil((offset + data.length) / blockSize);
+  if (offset % blockSize === 0 && data.length % blockSize === 0) return { start, blocksData: data };
+  const blocksData = Buffer.alloc((end - start) * blockSize);
+  await device.read(start, 1, blocksData.subarray(0, blockSize));
+  if (end - 1 > start) await device.read(end - 1, 1, blocksData.subarray(blocksData.length - blockSize));
+  data.copy(blocksData, offset - start * blockSize);
+  return { start, blocksData };
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -78,21 +93,19 @@ export function registerReadWrite(program: Command): void {
       }
     });
 
-  addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (whole blocks)')), 'round-robin')
-    .requiredOption('--offset <bytes>', 'first byte (a multiple of the block size)')
+  addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
+    .requiredOption('--offset <bytes>', 'first byte')
     .action(async (urlText: string, flags: SessionFlags & { offset: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const data = await readStdin();
       const device = await open(urlText, flags);
       try {
         const { blockSize, blocks } = await device.capacity();
-        if (offset % blockSize !== 0 || data.length % blockSize !== 0) {
-          throw Object.assign(new Error(`offset ${offset} and length ${data.length} must be multiples of the ${blockSize}-byte block size`), { code: 'EARGUMENT' });
-        }
         if (offset + data.length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${data.length} is past the end of the LU`), { code: 'ERANGE' });
+        const { start, blocksData } = await alignToBlocks(device, blockSize, offset, data);
         const writes: Array<Promise<void>> = [];
-        for (let at = 0; at < data.length; at += CHUNK) {
-          const write = device.write((offset + at) / blockSize, data.subarray(at, Math.min(data.length, at + CHUNK)));
+        for (let at = 0; at < blocksData.length; at += CHUNK) {
+          const write = device.write(start + at / blockSize, blocksData.subarray(at, Math.min(blocksData.length, at + CHUNK)));
           write.catch(() => undefined); // awaited below
           writes.push(write);
           if (writes.length >= DEPTH) await writes.shift();
