@@ -247,6 +247,17 @@ describe('mpio: multipath device against the embedded array', function () {
     assert.equal(other.stats.bytesRead - before, 16 * 8 * BLOCK, 'I/O moved to the non-optimized path');
   });
 
+  it('reads the port groups again on the ASYMMETRIC ACCESS STATE CHANGED unit attention, not at the next check', async () => {
+    await start(2, { alua: true, portals: [{ address: `${NET}.11`, alua: 'active-optimized' }, { address: `${NET}.12`, alua: 'active-non-optimized' }] });
+    device = await connect(2, { policy: 'round-robin', checkIntervalMs: 600_000 }); // the checker cannot explain it
+    const other = device.paths.find((p) => p.alua === 'active/non-optimized')!;
+    assert.equal(other.state, 'standby');
+    const otherMember = target.members.findIndex((m) => `${m.address}:${m.port}` === remoteOf(other.info()));
+    target.setAluaState(otherMember, 'active-optimized');
+    await device.read(0, 8); // meets 2A/06 on the optimized path, which the session retries unseen
+    await until(() => other.alua === 'active/optimized' && other.state === 'active', 'the new ALUA state', 5000);
+  });
+
   it('refuses to group paths that reach different LUs', async () => {
     await start(1);
     const other = await Target.start({ iqn: target.iqn, portals: [`${NET}.30:0`], luns: ['16M'], nopInterval: 0 });

@@ -63,6 +63,7 @@ export class MultipathDevice extends LunDevice {
   private readonly o: Required<Omit<MultipathOptions, 'policy' | 'policyOptions'>>;
   private closed = false;
   private aluaRefreshing = false;
+  private aluaStale = false;
 
   private constructor(
     readonly pathList: readonly Path[], lun: number, private readonly identityValue: DeviceIdentity,
@@ -81,6 +82,8 @@ export class MultipathDevice extends LunDevice {
     for (const p of pathList) {
       p.session.on('state', (s: SessionState) => this.sessionState(p, s));
       p.session.on('reconnected', () => void this.checker.check(p));
+      // ASYMMETRIC ACCESS STATE CHANGED (2A/06) and friends: read the port groups now, not at the next check.
+      p.session.on('unitAttention', (ua: ScsiError) => { if (this.alua && ua.asc === 0x2a) void this.refreshAlua(); });
     }
     this.refresh();
     if (this.o.recover) this.checker.start();
@@ -305,8 +308,13 @@ export class MultipathDevice extends LunDevice {
    * information for the path (treated as active/optimized, like a target without ALUA).
    */
   private async refreshAlua(only?: Path): Promise<void> {
-    if (this.aluaRefreshing || this.closed) return;
+    if (this.closed) return;
+    if (this.aluaRefreshing) {
+      this.aluaStale = true; // a change may have come after the running refresh asked: ask again when it ends
+      return;
+    }
     this.aluaRefreshing = true;
+    this.aluaStale = false;
     try {
       let changed = false;
       for (const p of only ? [only] : this.pathList) {
@@ -323,6 +331,7 @@ export class MultipathDevice extends LunDevice {
     } finally {
       this.aluaRefreshing = false;
     }
+    if (this.aluaStale) await this.refreshAlua();
   }
 
   /** Recomputes the candidates (usable paths of the best ALUA tier) and each path's shown state. */

@@ -27,7 +27,11 @@ export async function runScsi(session: Session, lun: number, command: ScsiCdb, b
     const result = await session.execute(lun, command, buffer);
     if (GOOD.has(result.status)) return result;
     const error = ScsiError.fromResponse(result.status, result.sense, operation);
-    if (error.kind === 'unitAttention' && unitAttentions++ < policy.unitAttentions) continue;
+    if (error.kind === 'unitAttention' && unitAttentions++ < policy.unitAttentions) {
+      // Retried unseen by the caller, but announced: ALUA state and LUN inventory changes matter to multipath.
+      session.emit('unitAttention', error);
+      continue;
+    }
     if (error.kind === 'retryable' && busy++ < policy.busyRetries) {
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, policy.maxBackoffMs);

@@ -108,7 +108,8 @@ const ASYNC_DROP_ALL = 3;
 const REJECT_WAITING_FOR_LOGOUT = 0x0c;
 
 /**
- * Events: 'state' (SessionState), 'asyncEvent' (AsyncMessage), 'reconnected' (SessionInfo), 'warning' (Error).
+ * Events: 'state' (SessionState), 'asyncEvent' (AsyncMessage), 'reconnected' (SessionInfo), 'warning' (Error),
+ * 'unitAttention' (ScsiError: one the device layer retried for its caller, lib/session/scsi-retry.ts).
  */
 export class Session extends EventEmitter {
   private connection!: PduConnection;
