@@ -11,7 +11,7 @@ import { registerIscsiConnection } from '../lib/offload/iscsi-connections';
 import { formatNetstatTable } from '../lib/offload/netstat-table';
 import { nics } from '../lib/offload/nics';
 import { OffloadArgumentError } from '../lib/offload/errors';
-import { closeAll, openPair } from './offload-helpers';
+import { closeAll, openPair } from './support/offload-helpers';
 
 const NET = `127.${120 + (process.pid % 60)}.${process.pid % 250}`;
 const PORTAL_A = `${NET}.11`;

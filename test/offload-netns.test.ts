@@ -8,7 +8,7 @@ import { netstat, type NetstatRow } from '../lib/offload/netstat';
 import { nics } from '../lib/offload/nics';
 import { statelessOffloads } from '../lib/offload/stateless-offloads';
 import { offloadNative } from '../lib/offload/native-offload';
-import { closeAll, ethtoolFeatures, requireRoot, rowKey, run, ss, ssKey } from './offload-helpers';
+import { closeAll, ethtoolFeatures, requireRoot, rowKey, run, ss, ssKey } from './support/offload-helpers';
 
 const ID = process.pid % 100000;
 const NS = `offl${ID}`;

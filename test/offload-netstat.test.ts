@@ -7,7 +7,7 @@ import { OffloadArgumentError } from '../lib/offload/errors';
 import { statelessOffloads } from '../lib/offload/stateless-offloads';
 import { formatNetstatTable } from '../lib/offload/netstat-table';
 import { connectBound } from '../lib/wire/bound-socket';
-import { closeAll, ethtoolFeatures, openPair, rowKey, socketInode, ss, ssKey, type Pair } from './offload-helpers';
+import { closeAll, ethtoolFeatures, openPair, rowKey, socketInode, ss, ssKey, type Pair } from './support/offload-helpers';
 
 // A loopback address of our own, so parallel runs of other suites do not share it.
 const HOST4 = `127.${60 + (process.pid % 60)}.${process.pid % 250}.1`;

@@ -9,7 +9,7 @@ import { NegotiationError, ProtocolError } from '../lib/protocol/errors';
 import { deriveIsid } from '../lib/protocol/isid';
 import { decodeTextKeys, decodeTextPairs, encodeText } from '../lib/protocol/text';
 import type { OutgoingPdu, Pdu } from '../lib/protocol/pdu';
-import { runLogin, runLoginExpectingError, wire } from './protocol-login-harness';
+import { runLogin, runLoginExpectingError, wire } from './support/protocol-login-harness';
 
 const INITIATOR = 'iqn.2024-01.org.example:initiator';
 const TARGET = 'iqn.2024-01.org.example:disk1';

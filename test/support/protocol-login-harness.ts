@@ -1,9 +1,9 @@
 // Runs the initiator and target login machines against each other in memory, every PDU through encodeBhs and
 // decodeBhs, and records the exchanged PDUs for assertions.
-import { decodeBhs, encodeBhs, BhsInit, LoginRequest, LoginResponse } from '../lib/wire/bhs';
-import { InitiatorLogin, InitiatorLoginStep } from '../lib/protocol/initiator-login';
-import { TargetLogin, TargetLoginReply } from '../lib/protocol/target-login';
-import type { OutgoingPdu, Pdu } from '../lib/protocol/pdu';
+import { decodeBhs, encodeBhs, BhsInit, LoginRequest, LoginResponse } from '../../lib/wire/bhs';
+import { InitiatorLogin, InitiatorLoginStep } from '../../lib/protocol/initiator-login';
+import { TargetLogin, TargetLoginReply } from '../../lib/protocol/target-login';
+import type { OutgoingPdu, Pdu } from '../../lib/protocol/pdu';
 
 export function wire<T extends LoginRequest | LoginResponse>(pdu: OutgoingPdu<T>): Pdu<T> {
   const buf = Buffer.alloc(48);
