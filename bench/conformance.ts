@@ -11,28 +11,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Target } from '../lib/target/target';
+import { haveTool, runTool } from '../test/support/tools';
 
 interface Counts { suites: number; tests: number; passed: number; failed: number; skipped: number; failedTests: string[] }
 
 const json = process.argv.includes('--json');
 const testSpec = process.argv.find((a) => a.startsWith('--test='))?.slice(7) ?? 'ALL';
 const LUN_BYTES = 256 * 1024 * 1024;
-
-function has(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-}
-
-function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', () => { clearTimeout(timer); resolve(out); });
-  });
-}
 
 /** Parses CUnit's run summary and the names of failed tests. */
 export function parseCunit(output: string): Counts {
@@ -73,7 +58,7 @@ async function freePort(address: string): Promise<number> {
 async function ours(): Promise<Counts> {
   const target = await Target.start({ portals: ['127.0.0.61:0', '127.0.0.62:0'], luns: [LUN_BYTES] });
   try {
-    const output = await run('iscsi-test-cu', [`--test=${testSpec}`, '--dataloss', target.url(0), target.url(1)], 600_000);
+    const output = (await runTool('iscsi-test-cu', [`--test=${testSpec}`, '--dataloss', target.url(0), target.url(1)], 600_000)).out;
     return parseCunit(output);
   } finally {
     await target.stop();
@@ -81,7 +66,7 @@ async function ours(): Promise<Counts> {
 }
 
 async function tgtd(): Promise<Counts | string> {
-  if (!has('tgtd') || !has('tgtadm')) return 'tgtd not installed (apt-get install tgt)';
+  if (!haveTool('tgtd') || !haveTool('tgtadm')) return 'tgtd not installed (apt-get install tgt)';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'conformance-'));
   const control = 100 + Math.floor(Math.random() * 800);
   const [a, b] = [await freePort('127.0.0.63'), await freePort('127.0.0.64')];
@@ -101,7 +86,7 @@ async function tgtd(): Promise<Counts | string> {
     spawnSync('truncate', ['-s', String(LUN_BYTES), image]);
     adm('--lld', 'iscsi', '--op', 'new', '--mode', 'logicalunit', '--tid', '1', '--lun', '1', '-b', image);
     adm('--lld', 'iscsi', '--op', 'bind', '--mode', 'target', '--tid', '1', '-I', 'ALL');
-    const output = await run('iscsi-test-cu', [`--test=${testSpec}`, '--dataloss', `iscsi://127.0.0.63:${a}/${iqn}/1`, `iscsi://127.0.0.64:${b}/${iqn}/1`], 600_000);
+    const output = (await runTool('iscsi-test-cu', [`--test=${testSpec}`, '--dataloss', `iscsi://127.0.0.63:${a}/${iqn}/1`, `iscsi://127.0.0.64:${b}/${iqn}/1`], 600_000)).out;
     return parseCunit(output);
   } finally {
     daemon.kill('SIGKILL');
@@ -111,7 +96,7 @@ async function tgtd(): Promise<Counts | string> {
 }
 
 async function main(): Promise<void> {
-  if (!has('iscsi-test-cu')) {
+  if (!haveTool('iscsi-test-cu')) {
     process.stderr.write('conformance: iscsi-test-cu not found (apt-get install libiscsi-bin)\n');
     process.exitCode = 2;
     return;

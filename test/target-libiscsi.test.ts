@@ -1,31 +1,12 @@
 // The embedded target against libiscsi's tools as real peers: discovery through the group portal, redirected
 // logins spread over members, and the iscsi-test-cu conformance suite with two member portals (multipath tests on).
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { Target } from '../lib/target/target';
+import { requireTools, runTool } from './support/tools';
 
 // Tests allowed to fail, each with its reason. None today: MultipathIO.CompareAndWriteAsync (which tgtd fails)
 // passes once COMPARE AND WRITE is atomic and miscompares with 0E/1D00, so it is not a libiscsi race.
 const ALLOWED_FAILURES = new Set<string>([]);
-
-function requireTool(ctx: Mocha.Context, tool: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0) return;
-  if (process.env.CI === 'true') throw new Error(`${tool} is required under CI (apt-get install libiscsi-bin)`);
-  console.log(`      skipped: ${tool} not installed (apt-get install libiscsi-bin)`);
-  ctx.skip();
-}
-
-function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out }); });
-  });
-}
 
 describe('target with libiscsi peers', function () {
   this.timeout(300_000);
@@ -39,22 +20,22 @@ describe('target with libiscsi peers', function () {
   after(async () => { await target?.stop(); });
 
   it('iscsi-ls -s on the group portal lists every member portal', async function () {
-    requireTool(this, 'iscsi-ls');
+    requireTools(this, 'iscsi-ls');
     const g = target.group!;
-    const { code, out } = await run('iscsi-ls', ['-s', `iscsi://${g.address}:${g.port}`]);
+    const { code, out } = await runTool('iscsi-ls', ['-s', `iscsi://${g.address}:${g.port}`]);
     assert.equal(code, 0, out);
     for (const m of target.members) assert.match(out, new RegExp(`Portal:${m.address}:${m.port},${m.tpgt}`), out);
     assert.doesNotMatch(out, new RegExp(`Portal:${g.address}:`), 'the group portal itself is not a session portal');
   });
 
   it('iscsi-inq through the group portal is redirected, and successive logins land on different members', async function () {
-    requireTool(this, 'iscsi-inq');
+    requireTools(this, 'iscsi-inq');
     const landed: number[] = [];
     const onLogin = (e: { member: number }) => landed.push(e.member);
     target.on('login', onLogin);
     try {
       for (let i = 0; i < 3; i++) {
-        const { code, out } = await run('iscsi-inq', [target.url('group', 1)]);
+        const { code, out } = await runTool('iscsi-inq', [target.url('group', 1)]);
         assert.equal(code, 0, out);
         assert.match(out, /Peripheral Device Type:DIRECT_ACCESS/, out);
       }
@@ -66,18 +47,18 @@ describe('target with libiscsi peers', function () {
   });
 
   it('a member taken down is skipped by the group portal and comes back when up', async function () {
-    requireTool(this, 'iscsi-inq');
+    requireTools(this, 'iscsi-inq');
     await target.memberDown(1);
     const landed: number[] = [];
     const onLogin = (e: { member: number }) => landed.push(e.member);
     target.on('login', onLogin);
     try {
-      for (let i = 0; i < 4; i++) assert.equal((await run('iscsi-inq', [target.url('group', 1)])).code, 0);
+      for (let i = 0; i < 4; i++) assert.equal((await runTool('iscsi-inq', [target.url('group', 1)])).code, 0);
       assert.ok(!landed.includes(1), `member 1 is down but got logins: ${landed.join(', ')}`);
-      const refused = await run('iscsi-inq', [target.url(1, 1)], 10_000);
+      const refused = await runTool('iscsi-inq', [target.url(1, 1)], 10_000);
       assert.notEqual(refused.code, 0, 'a down member refuses connections');
       await target.memberUp(1);
-      assert.equal((await run('iscsi-inq', [target.url(1, 1)])).code, 0, 'the member serves again once up');
+      assert.equal((await runTool('iscsi-inq', [target.url(1, 1)])).code, 0, 'the member serves again once up');
     } finally {
       target.off('login', onLogin);
       if (!target.members[1].up) await target.memberUp(1);
@@ -85,8 +66,8 @@ describe('target with libiscsi peers', function () {
   });
 
   it('passes iscsi-test-cu ALL on two member portals (multipath tests included)', async function () {
-    requireTool(this, 'iscsi-test-cu');
-    const { out } = await run('iscsi-test-cu', ['--test=ALL', '--dataloss', target.url(0, 1), target.url(1, 1)], 280_000);
+    requireTools(this, 'iscsi-test-cu');
+    const { out } = await runTool('iscsi-test-cu', ['--test=ALL', '--dataloss', target.url(0, 1), target.url(1, 1)], 280_000);
     const summary = /^\s*tests\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(out);
     assert.ok(summary, `no CUnit summary:\n${out.slice(-3000)}`);
     const [ran, passed, failed] = [Number(summary[2]), Number(summary[3]), Number(summary[4])];

@@ -1,9 +1,10 @@
 // Starts a private tgtd (Debian `tgt`) for a test: its own control port and loopback portals, tmpfs-backed LUNs
 // (files under /dev/shm), CHAP accounts, static redirects and per-target negotiation settings; stops it and
 // removes its files afterwards. tgtd ignores SIGTERM, so stop() asks it to exit through tgtadm, then kills it.
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
+import { haveTool, requireTools } from './tools';
 
 const run = promisify(execFile);
 
@@ -21,20 +22,7 @@ export interface TgtdTarget {
   params?: Record<string, string | number>;
 }
 
-/** Whether a tool is installed; under CI=true a missing one fails the test instead of skipping it. */
-export function haveTool(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
-
-export function requireTools(context: Mocha.Context, ...names: string[]): void {
-  const missing = names.filter((n) => !haveTool(n));
-  if (missing.length === 0) return;
-  const message = `${missing.join(', ')} not installed (apt install tgt libiscsi-bin)`;
-  if (process.env.CI === 'true') throw new Error(`CI: ${message}`);
-  // eslint-disable-next-line no-console
-  console.log(`      skipped: ${message}`);
-  context.skip();
-}
+export { haveTool, requireTools };
 
 let instances = 0;
 const live = new Set<Tgtd>();
