@@ -105,12 +105,8 @@ Napi::Value CreateBoundSocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// closeFd(fd): for a socket that never reached Node (e.g. the connect was abandoned before wrapping).
-void CloseFd(const Napi::CallbackInfo& info) { close(info[0].As<Napi::Number>().Int32Value()); }
-
 void Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createBoundSocket", Napi::Function::New(env, CreateBoundSocket));
-  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
 }
 
 ModuleRegistration registration(Init);

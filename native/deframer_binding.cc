@@ -15,7 +15,6 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
                                         {
                                             InstanceMethod("setDigests", &DeframerBinding::SetDigests),
                                             InstanceMethod("setMaxDataSegmentLength", &DeframerBinding::SetMaxDataSegmentLength),
-                                            InstanceMethod("setPlacementThreshold", &DeframerBinding::SetPlacementThreshold),
                                             InstanceMethod("registerTask", &DeframerBinding::RegisterTask),
                                             InstanceMethod("unregisterTask", &DeframerBinding::UnregisterTask),
                                             InstanceMethod("planRead", &DeframerBinding::PlanRead),
@@ -61,9 +60,6 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
   }
   void SetMaxDataSegmentLength(const Napi::CallbackInfo& info) {
     deframer_.SetMaxDataSegmentLength(info[0].As<Napi::Number>().Uint32Value());
-  }
-  void SetPlacementThreshold(const Napi::CallbackInfo& info) {
-    deframer_.SetPlacementThreshold(info[0].As<Napi::Number>().Uint32Value());
   }
 
   // The JS wrapper (lib/wire/deframer.ts) keeps every registered buffer in its own map until it unregisters it,

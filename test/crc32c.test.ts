@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { crc32c as oracle } from '@node-rs/crc32';
 import {
-  activeCrc32cImplementation, crc32c, crc32cImplementations, crc32cWith, readDigest, writeDigest,
+  activeCrc32cImplementation, crc32c, crc32cImplementations, crc32cWith, writeDigest,
 } from '../lib/wire/crc32c';
 
 const supported = crc32cImplementations().filter((impl) => impl.supported).map((impl) => impl.name);
@@ -137,11 +137,9 @@ describe('CRC32C', () => {
     const frame = Buffer.alloc(10, 0xee);
     writeDigest(frame, 3, 0x8a9136aa);
     assert.equal(frame.toString('hex'), 'eeeeeeaa36918aeeeeee');
-    assert.equal(readDigest(frame, 3), 0x8a9136aa);
-    assert.equal(readDigest(Buffer.from('ffffffff', 'hex'), 0), 0xffffffff);
+    assert.deepEqual(frame.subarray(3, 7), Buffer.from('aa36918a', 'hex'));
     assert.throws(() => writeDigest(frame, 7, 0), RangeError);
     assert.throws(() => writeDigest(frame, -1, 0), RangeError);
     assert.throws(() => writeDigest(frame, 0, 2 ** 32), RangeError);
-    assert.throws(() => readDigest(frame, 7), RangeError);
   });
 });

@@ -53,10 +53,3 @@ export function writeDigest(buf: Uint8Array, offset: number, crc: number): void 
   buf[offset + 2] = (crc >>> 16) & 0xff;
   buf[offset + 3] = crc >>> 24;
 }
-
-/** Reads a digest written by writeDigest (or received from a peer). */
-export function readDigest(buf: Uint8Array, offset: number): number {
-  if (!Number.isInteger(offset) || offset < 0 || offset + DIGEST_LENGTH > buf.length)
-    throw new RangeError(`readDigest: offset ${offset} does not leave ${DIGEST_LENGTH} bytes in a buffer of ${buf.length}`);
-  return (buf[offset] | (buf[offset + 1] << 8) | (buf[offset + 2] << 16) | (buf[offset + 3] << 24)) >>> 0;
-}

@@ -39,7 +39,6 @@ export class Deframer {
   private readonly binding: {
     setDigests(h: boolean, d: boolean): void;
     setMaxDataSegmentLength(n: number): void;
-    setPlacementThreshold(n: number): void;
     registerTask(itt: number, buf: Uint8Array): void;
     unregisterTask(itt: number): boolean;
     planRead(capacity?: number): void;
@@ -67,8 +66,6 @@ export class Deframer {
   setDigests(header: boolean, data: boolean): void { this.binding.setDigests(header, data); }
   /** The MaxRecvDataSegmentLength we declared: a longer data segment from the peer is a protocol error. */
   setMaxDataSegmentLength(bytes: number): void { this.binding.setMaxDataSegmentLength(bytes); }
-  /** Registered buffers at least this large make reads stop at PDU boundaries so their payload is never staged. */
-  setPlacementThreshold(bytes: number): void { this.binding.setPlacementThreshold(bytes); }
 
   registerTask(itt: number, buffer: Buffer): void {
     this.tasks.set(itt, buffer); // also what keeps the memory alive while native code may write into it

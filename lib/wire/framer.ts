@@ -1,7 +1,7 @@
 // Builds the wire form of one PDU as a list of buffers to send with one writev: header (BHS, AHS, header digest),
 // the caller's data buffers untouched, padding to 4 bytes, data digest (RFC 7143 §11.1). Nothing is concatenated.
 import { BhsError, type BhsInit, encodeBhs } from './bhs';
-import { crc32c } from './crc32c';
+import { crc32c, writeDigest } from './crc32c';
 import { BHS_LENGTH } from './opcodes';
 
 export interface Digests {
@@ -25,7 +25,7 @@ export function framePdu(bhs: BhsInit, data: readonly Buffer[], digests: Digests
     if (ahsLength % 4 !== 0 || ahsLength > 1020) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
     ahs.copy(header, BHS_LENGTH);
   }
-  if (digests.headerDigest) header.writeUInt32LE(crc32c(header.subarray(0, BHS_LENGTH + ahsLength)), BHS_LENGTH + ahsLength);
+  if (digests.headerDigest) writeDigest(header, BHS_LENGTH + ahsLength, crc32c(header.subarray(0, BHS_LENGTH + ahsLength)));
   const wire: Buffer[] = [header];
   if (dataLength === 0) return wire;
 
@@ -39,7 +39,7 @@ export function framePdu(bhs: BhsInit, data: readonly Buffer[], digests: Digests
   if (padding.length) wire.push(padding);
   if (digests.dataDigest) {
     const digest = Buffer.allocUnsafe(4);
-    digest.writeUInt32LE(crc32c(padding, crc)); // the digest covers the padding too
+    writeDigest(digest, 0, crc32c(padding, crc)); // the digest covers the padding too
     wire.push(digest);
   }
   return wire;

@@ -20,14 +20,6 @@ export const enum Opcode {
   Reject = 0x3f,
 }
 
-export const OPCODE_NAMES: Record<number, string> = {
-  0x00: 'NOP-Out', 0x01: 'SCSI Command', 0x02: 'Task Management Request', 0x03: 'Login Request',
-  0x04: 'Text Request', 0x05: 'SCSI Data-Out', 0x06: 'Logout Request', 0x10: 'SNACK Request',
-  0x20: 'NOP-In', 0x21: 'SCSI Response', 0x22: 'Task Management Response', 0x23: 'Login Response',
-  0x24: 'Text Response', 0x25: 'SCSI Data-In', 0x26: 'Logout Response', 0x31: 'R2T',
-  0x32: 'Asynchronous Message', 0x3f: 'Reject',
-};
-
 export const BHS_LENGTH = 48;
 /** The reserved tag value (ITT/TTT) meaning "none" (RFC 7143 §11.18). */
 export const RESERVED_TAG = 0xffffffff;
