@@ -66,6 +66,7 @@ struct ReadPlan {
   uint32_t itt;
   size_t offset;     // task buffer offset (into_task only)
   size_t length;     // at most this many bytes
+  uint8_t* dest;     // into_task: where the read goes (the task buffer at `offset`); else null
 };
 
 class Deframer {

@@ -2,6 +2,7 @@
 // digests, and a malformed PDU ending only that connection.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { PduConnection } from '../lib/wire/connection';
@@ -105,7 +106,7 @@ describe('PduConnection on loopback', () => {
       const closed = new Promise((resolve) => initiator.on('close', resolve)); // not events.once: it rejects on 'error'
       const bogus = Buffer.alloc(48);
       bogus[0] = 0x01; // a SCSI Command, which no target sends
-      target.socket.write(bogus);
+      target.socket!.write(bogus);
       const error = await failed;
       assert.ok(error instanceof ProtocolError);
       assert.equal((error as ProtocolError).code, 'EUNKNOWNOPCODE');
@@ -120,6 +121,91 @@ describe('PduConnection on loopback', () => {
       again.server.close();
     } finally {
       target.destroy();
+      server.close();
+    }
+  });
+});
+
+// The initiator's connection runs on the addon's socket pump (lib/wire/native-socket.ts), not on Node's stream.
+describe('PduConnection initiator socket (native pump)', () => {
+  const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+  it('queues what the kernel does not take, keeps it in order, and says drain when it is out', async () => {
+    const { server, initiator, target } = await pair(false);
+    try {
+      const total = 64 * 1024 * 1024;
+      const source = crypto.randomBytes(total);
+      const region = Buffer.alloc(total);
+      target.registerTask(5, region);
+      target.socket!.pause(); // the target reads nothing: the socket buffers fill up
+      let refused = 0;
+      for (let offset = 0, sn = 0; offset < total; offset += SEGMENT, sn++) {
+        if (!initiator.send(dataOut(5, sn, offset, offset + SEGMENT === total), source.subarray(offset, offset + SEGMENT))) refused++;
+        if (sn % 16 === 15) await new Promise(setImmediate); // let each tick's writev go out
+      }
+      assert.ok(refused > 0, 'send() said to wait for drain once the kernel stopped taking data');
+      const drained = once(initiator, 'drain');
+      const received = until(target, total / SEGMENT);
+      target.socket!.resume();
+      await drained;
+      await received;
+      assert.ok(region.equals(source), 'every byte arrived, in order, at its Buffer Offset');
+    } finally {
+      initiator.destroy();
+      target.destroy();
+      server.close();
+    }
+  });
+
+  it('reports the peer closing as close, and a reset as an error with its code, then close', async () => {
+    const a = await pair(false);
+    const b = await pair(false);
+    try {
+      const errors: Error[] = [];
+      a.initiator.on('error', (e: Error) => errors.push(e));
+      const closedA = once(a.initiator, 'close');
+      a.target.socket!.end();
+      await closedA;
+      assert.deepEqual(errors, [], 'an orderly close is no error');
+      assert.ok(a.initiator.isClosed);
+
+      const failed = new Promise<NodeJS.ErrnoException>((resolve) => b.initiator.on('error', resolve));
+      const closedB = new Promise((resolve) => b.initiator.on('close', resolve));
+      b.target.socket!.resetAndDestroy();
+      assert.equal((await failed).code, 'ECONNRESET');
+      await closedB;
+    } finally {
+      for (const p of [a, b]) {
+        p.initiator.destroy();
+        p.target.destroy();
+        p.server.close();
+      }
+    }
+  });
+
+  it('holds one fd per connection and gives it back on destroy, with one close event after the tick', async () => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const accepted = once(server, 'connection');
+    try {
+      const before = openFds();
+      const initiator = await PduConnection.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, role: 'initiator' });
+      const [peer] = (await accepted) as [net.Socket];
+      peer.on('error', () => undefined);
+      const peerClosed = once(peer, 'close'); // Node ends the server side when ours closes
+      assert.equal(openFds(), before + 2, "ours and the server's: Node's own handle closed once the pump took a duplicate");
+      let closes = 0;
+      initiator.on('close', () => closes++);
+      initiator.destroy();
+      initiator.destroy();
+      assert.equal(closes, 0, 'close comes after the current tick, like a Node socket');
+      await new Promise(setImmediate);
+      assert.equal(closes, 1);
+      await peerClosed;
+      await new Promise((resolve) => setTimeout(resolve, 20)); // libuv closes the fd once it is done with the handle
+      assert.equal(openFds(), before, 'both fds given back');
+    } finally {
       server.close();
     }
   });

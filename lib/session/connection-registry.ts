@@ -4,7 +4,9 @@ import type { PduConnection } from '../wire/connection';
 
 export function registerConnection(connection: PduConnection, label: { target: string; session: string; path?: string | number }): () => void {
   try {
-    return registerIscsiConnection({ socket: connection.socket, ...label });
+    const { localAddress, localPort, remoteAddress, remotePort } = connection;
+    if (localAddress === undefined || localPort === undefined || remoteAddress === undefined || remotePort === undefined) return () => undefined;
+    return registerIscsiConnection({ localAddress, localPort, remoteAddress, remotePort, ...label });
   } catch {
     return () => undefined; // labelling is best effort: it must never fail a login
   }

@@ -6,6 +6,7 @@ import type { BhsInit } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
 import { Deframer, type DeframerRole, type DeframerStats, type ReceivedPdu } from './deframer';
 import { type Digests, framePdu } from './framer';
+import { NativeSocket, type SocketEndpoints } from './native-socket';
 
 export interface PduConnectionOptions {
   role: DeframerRole;
@@ -24,52 +25,66 @@ export interface SendStats {
  */
 export class PduConnection extends EventEmitter {
   readonly deframer: Deframer;
+  /** The Node socket of an accepted (target-side) connection; initiator connections run on a NativeSocket. */
+  readonly socket: net.Socket | undefined;
+  private readonly nativeSocket: NativeSocket | undefined;
+  private readonly endpoints: SocketEndpoints;
   private readonly digests: Digests = { headerDigest: false, dataDigest: false };
   private readonly sent: SendStats = { pdus: 0, bytes: 0 };
+  /** What this tick sent, written with one writev when the tick ends. */
+  private outbox: Buffer[] = [];
+  private flushScheduled = false;
+  private waitingForDrain = false;
   private closed = false;
+  private destroyed = false;
 
-  /** Wraps a socket already carrying the deframer's onread (from connect()), or a plain one fed by 'data' events. */
-  private constructor(readonly socket: net.Socket, deframer: Deframer, fedByDataEvents: boolean) {
+  private constructor(deframer: Deframer, transport: { socket: net.Socket } | { connected: net.Socket }) {
     super();
     this.deframer = deframer;
-    if (fedByDataEvents) {
-      socket.on('data', (chunk: Buffer) => {
-        this.deframer.feed(chunk);
-        if (this.deframer.error) this.fail(this.deframer.error);
+    if ('connected' in transport) {
+      this.nativeSocket = new NativeSocket(transport.connected, deframer, {
+        read: (result) => {
+          deframer.delivered(result);
+          if (deframer.error) this.fail(deframer.error);
+        },
+        drain: () => {
+          this.waitingForDrain = false;
+          this.emit('drain');
+        },
+        close: (error) => {
+          if (error) this.fail(error);
+          else this.markClosed();
+        },
       });
+      this.endpoints = this.nativeSocket.endpoints;
+      return;
     }
-    socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => {
-      this.closed = true;
-      this.emit('close');
+    const socket = transport.socket;
+    this.socket = socket;
+    this.endpoints = socket;
+    socket.on('data', (chunk: Buffer) => {
+      deframer.feed(chunk);
+      if (deframer.error) this.fail(deframer.error);
     });
-    socket.on('drain', () => this.emit('drain'));
+    socket.on('error', (error) => this.fail(error));
+    socket.on('close', () => this.markClosed());
+    socket.on('drain', () => {
+      this.waitingForDrain = false;
+      this.emit('drain');
+    });
   }
 
   /** Initiator side: connects from the chosen adapter; reads land in staging or straight in task buffers. */
   static async connect(options: ConnectOptions & PduConnectionOptions): Promise<PduConnection> {
-    let connection: PduConnection | undefined;
-    const deframer = new Deframer(options.role, (pdu) => connection!.receive(pdu), options.stagingSize);
-    const socket = await connectBound({
-      ...options,
-      onread: {
-        buffer: () => deframer.nextReadBuffer(),
-        callback: (n: number) => {
-          deframer.commitRead(n);
-          if (deframer.error) connection!.fail(deframer.error);
-          return true;
-        },
-      },
-    });
-    connection = new PduConnection(socket, deframer, false);
+    const deframer = new Deframer(options.role, (pdu) => connection.receive(pdu), options.stagingSize);
+    const connection: PduConnection = new PduConnection(deframer, { connected: await connectBound(options) });
     return connection;
   }
 
-  /** Target side: a socket accepted by a net.Server (Node gives no onread there, so chunks are fed as they come). */
+  /** Target side: a socket accepted by a net.Server, fed by its 'data' events. */
   static accept(socket: net.Socket, options: PduConnectionOptions): PduConnection {
-    let connection: PduConnection | undefined;
-    const deframer = new Deframer(options.role, (pdu) => connection!.receive(pdu), options.stagingSize);
-    connection = new PduConnection(socket, deframer, true);
+    const deframer = new Deframer(options.role, (pdu) => connection.receive(pdu), options.stagingSize);
+    const connection: PduConnection = new PduConnection(deframer, { socket });
     socket.setNoDelay(true);
     return connection;
   }
@@ -97,49 +112,82 @@ export class PduConnection extends EventEmitter {
   send(bhs: BhsInit, data?: Buffer | readonly Buffer[], ahs?: Buffer): boolean {
     const segments = data === undefined ? [] : Buffer.isBuffer(data) ? [data] : data;
     const wire = framePdu(bhs, segments, this.digests, ahs);
-    const socket = this.socket;
-    if (!this.corked) {
-      // Everything sent in this tick leaves in one writev: at queue depth 32 a write syscall per command costs more
-      // than the commands themselves (on loopback each write also runs the peer's receive path).
-      this.corked = true;
-      socket.cork();
-      process.nextTick(this.uncork);
-    }
     for (const buffer of wire) {
-      socket.write(buffer);
+      this.outbox.push(buffer);
       this.sent.bytes += buffer.length;
     }
     this.sent.pdus++;
-    return !socket.writableNeedDrain;
+    if (!this.flushScheduled) {
+      // Everything sent in this tick leaves in one writev: at queue depth 32 a write syscall per command costs more
+      // than the commands themselves (on loopback each write also runs the peer's receive path).
+      this.flushScheduled = true;
+      process.nextTick(this.flush);
+    }
+    return !this.waitingForDrain;
   }
 
-  private corked = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
+  private readonly flush = () => {
+    this.flushScheduled = false;
+    const buffers = this.outbox;
+    if (buffers.length === 0 || this.closed) return;
+    this.outbox = [];
+    if (this.nativeSocket) {
+      if (!this.nativeSocket.writev(buffers)) this.waitingForDrain = true;
+      return;
+    }
+    const socket = this.socket!;
+    socket.cork();
+    for (const buffer of buffers) socket.write(buffer);
+    socket.uncork();
+    if (socket.writableNeedDrain) this.waitingForDrain = true;
   };
 
   get isClosed(): boolean { return this.closed; }
-  get localAddress(): string | undefined { return this.socket.localAddress; }
-  get localPort(): number | undefined { return this.socket.localPort; }
-  get remoteAddress(): string | undefined { return this.socket.remoteAddress; }
-  get remotePort(): number | undefined { return this.socket.remotePort; }
+  get localAddress(): string | undefined { return this.endpoints.localAddress; }
+  get localPort(): number | undefined { return this.endpoints.localPort; }
+  get remoteAddress(): string | undefined { return this.endpoints.remoteAddress; }
+  get remotePort(): number | undefined { return this.endpoints.remotePort; }
 
   stats(): { received: DeframerStats; sent: SendStats } {
     return { received: this.deframer.stats(), sent: { ...this.sent } };
   }
 
   /** Graceful: flushes what was sent, then closes. */
-  close(): void { this.socket.end(); }
-  destroy(error?: Error): void { this.socket.destroy(error); }
+  close(): void {
+    this.flush();
+    if (this.nativeSocket) this.nativeSocket.end();
+    else this.socket!.end();
+  }
+
+  destroy(error?: Error): void {
+    if (this.socket) {
+      this.socket.destroy(error);
+      return;
+    }
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.nativeSocket!.destroy();
+    // Like a Node socket: 'error' and 'close' come after the current tick.
+    process.nextTick(() => {
+      if (error && this.listenerCount('error') > 0) this.emit('error', error);
+      this.markClosed();
+    });
+  }
 
   private receive(pdu: ReceivedPdu): void { this.emit('pdu', pdu); }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outbox = [];
+    this.emit('close');
+  }
 
   private failed = false;
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    this.socket.destroy();
+    this.destroy();
   }
 }

@@ -36,7 +36,8 @@ export class Deframer {
   private readonly events: Uint32Array;
   private readonly headers: Buffer;
   private readonly plan = new Uint32Array(4);
-  private readonly binding: {
+  /** The native object; the socket pump (lib/wire/native-socket.ts) reads into it. */
+  readonly binding: {
     setDigests(h: boolean, d: boolean): void;
     setMaxDataSegmentLength(n: number): void;
     registerTask(itt: number, buf: Uint8Array): void;
@@ -88,6 +89,9 @@ export class Deframer {
   commitRead(n: number): void {
     this.deliver(this.plannedTaskRead ? this.binding.commitTask(n) : this.binding.commitStaging(n), this.staging);
   }
+
+  /** The socket pump read into this deframer and it completed PDUs: `result` as the native commit returned it. */
+  delivered(result: number): void { this.deliver(result, this.staging); }
 
   /** Parses bytes already in memory (Node 'data' chunks, tests, benchmarks); data views point into `chunk`. */
   feed(chunk: Buffer): void {

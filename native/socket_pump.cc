@@ -1,0 +1,312 @@
+// The initiator's socket I/O on the JS thread without Node's stream machinery (native.md §2.1 option A). A uv_poll
+// watches the connected fd. Each readable event reads in a loop wherever the deframer plans (staging, or straight
+// into a task buffer) and hands each read's complete PDUs to JS in one call. Writes are one sendmsg per JS flush; a
+// remainder the kernel did not take is queued, its buffers pinned, until the socket is writable again.
+// Why: Node's stream layer costs several microseconds of JS per read and per write, more than a 4 KiB I/O itself.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <climits>
+#include <cstring>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "deframer_binding.h"
+
+namespace iscsi {
+namespace {
+
+// Enough to drain a busy socket in one event, few enough that one connection cannot starve the others.
+constexpr int kMaxReadsPerEvent = 64;
+
+class SocketPump : public Napi::ObjectWrap<SocketPump> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports) {
+    exports.Set("SocketPump", DefineClass(env, "SocketPump",
+                                          {
+                                              InstanceMethod("writev", &SocketPump::Writev),
+                                              InstanceMethod("end", &SocketPump::End),
+                                              InstanceMethod("destroy", &SocketPump::Destroy),
+                                          }));
+  }
+
+  // new SocketPump(fd, deframer, onRead(result), onDrain(), onClose(code | null, message | null))
+  // `fd` is a connected non-blocking TCP socket that Node opened: the pump works on its own duplicate (closed on
+  // destroy or close), so Node may close its handle at once.
+  explicit SocketPump(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketPump>(info), context_(info.Env(), "iscsi-mpio:socket") {
+    Napi::Env env = info.Env();
+    fd_ = fcntl(info[0].As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) ThrowSystemError(env, "EBADF", errno, std::string("cannot take over the socket: ") + strerror(errno));
+    deframer_ref_ = Napi::Persistent(info[1].As<Napi::Object>());
+    deframer_ = Napi::ObjectWrap<DeframerBinding>::Unwrap(info[1].As<Napi::Object>());
+    on_read_ = Napi::Persistent(info[2].As<Napi::Function>());
+    on_drain_ = Napi::Persistent(info[3].As<Napi::Function>());
+    on_close_ = Napi::Persistent(info[4].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    if (int err = uv_poll_init_socket(loop, poll_, fd_); err != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      close(fd_);
+      ThrowSystemError(env, uv_err_name(err), -err, std::string("cannot watch the socket: ") + uv_strerror(err));
+    }
+    Ref();  // alive while the fd is watched, whatever JS holds
+    Watch();
+  }
+
+  // Only reached after Shut() (the pump holds a reference to itself until then), or at environment teardown.
+  ~SocketPump() override {
+    if (!closed_ && poll_) {
+      closed_ = true;
+      uv_poll_stop(poll_);
+      ReleaseHandle();
+    }
+  }
+
+ private:
+  struct Chunk {
+    const uint8_t* data;
+    size_t length;
+  };
+
+  // ---- reading ----
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<SocketPump*>(handle->data);
+    if (status < 0) {
+      // libuv reports any socket error (EPOLLERR) as EBADF. A read delivers the bytes that came before the error
+      // and then names it (ECONNRESET, say); SO_ERROR is the fallback.
+      self->ReadAvailable();
+      if (self->closed_) return;
+      int err = 0;
+      socklen_t length = sizeof err;
+      if (getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &length) == 0 && err != 0) {
+        self->Close(uv_err_name(uv_translate_sys_error(err)), std::string("socket failed: ") + strerror(err));
+      } else {
+        self->Close(uv_err_name(status), std::string("socket poll failed: ") + uv_strerror(status));
+      }
+      return;
+    }
+    if (events & UV_WRITABLE) self->FlushPending();
+    if (!self->closed_ && (events & UV_READABLE)) self->ReadAvailable();
+  }
+
+  void ReadAvailable() {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    Deframer& deframer = deframer_->deframer();
+    for (int i = 0; i < kMaxReadsPerEvent && !closed_; i++) {
+      if (deframer.error() != DeframerError::kNone) {  // JS was told with the batch that met it
+        Shut();
+        return;
+      }
+      const ReadPlan plan = deframer.PlanRead(deframer_->staging_length());
+      uint8_t* dest = plan.into_task ? plan.dest : deframer_->staging();
+      const ssize_t n = read(fd_, dest, plan.length);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        const int err = errno;
+        Close(uv_err_name(uv_translate_sys_error(err)), std::string("read failed: ") + strerror(err));
+        return;
+      }
+      if (n == 0) {
+        Close(nullptr, "");
+        return;
+      }
+      const bool ok = plan.into_task ? deframer.CommitTaskRead(static_cast<size_t>(n)) : deframer.Consume(dest, static_cast<size_t>(n));
+      int32_t result = 0;
+      if (!deframer_->PublishBatch(ok, &result)) {
+        Close("EPROTO", "one read completed more PDUs than the event arrays hold");
+        return;
+      }
+      if (result != 0) Call(on_read_, {Napi::Number::New(env, result)});
+      if (static_cast<size_t>(n) < plan.length) return;  // drained for now; level-triggered polling says when more comes
+    }
+  }
+
+  // ---- writing ----
+
+  // writev(buffers: Uint8Array[]): true when everything went out now; false when the rest waits for writability.
+  Napi::Value Writev(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_ || write_failed_) return Napi::Boolean::New(env, false);
+    Napi::Array list = info[0].As<Napi::Array>();
+    const uint32_t count = list.Length();
+    std::vector<Chunk> chunks;
+    chunks.reserve(count);
+    for (uint32_t i = 0; i < count; i++) {
+      Napi::TypedArray array = list.Get(i).As<Napi::TypedArray>();
+      const size_t length = array.ByteLength();
+      if (length == 0) continue;
+      chunks.push_back({static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset(), length});
+    }
+    if (pending_.empty()) {
+      size_t sent = 0;
+      if (!Send(chunks.data(), chunks.size(), &sent)) return Napi::Boolean::New(env, false);
+      size_t i = 0;
+      while (i < chunks.size() && sent >= chunks[i].length) sent -= chunks[i++].length;
+      if (i == chunks.size()) return Napi::Boolean::New(env, true);
+      chunks[i].data += sent;
+      chunks[i].length -= sent;
+      chunks.erase(chunks.begin(), chunks.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    // The kernel took part of it: the rest waits, and the JS buffers stay pinned until it is sent.
+    pinned_.push_back(Napi::Persistent(list.As<Napi::Object>()));
+    pending_.insert(pending_.end(), chunks.begin(), chunks.end());
+    Watch();
+    return Napi::Boolean::New(env, false);
+  }
+
+  // Sends as much of `chunks` as the socket takes without blocking. False after a fatal error (the read side then
+  // sees the connection end and reports it).
+  bool Send(const Chunk* chunks, size_t count, size_t* sent) {
+    *sent = 0;
+    size_t at = 0;
+    size_t skip = 0;  // bytes of chunks[at] already sent
+    while (at < count) {
+      iovec iov[IOV_MAX];
+      int n = 0;
+      size_t want = 0;
+      for (size_t i = at; i < count && n < IOV_MAX; i++, n++) {
+        const size_t offset = i == at ? skip : 0;
+        iov[n].iov_base = const_cast<uint8_t*>(chunks[i].data + offset);
+        iov[n].iov_len = chunks[i].length - offset;
+        want += iov[n].iov_len;
+      }
+      msghdr message{};
+      message.msg_iov = iov;
+      message.msg_iovlen = static_cast<size_t>(n);
+      const ssize_t w = sendmsg(fd_, &message, MSG_NOSIGNAL);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+        write_failed_ = true;  // EPIPE, ECONNRESET: reading will meet the end of the connection
+        pending_.clear();
+        pinned_.clear();
+        return false;
+      }
+      *sent += static_cast<size_t>(w);
+      size_t left = static_cast<size_t>(w);
+      while (at < count && left >= chunks[at].length - skip) {
+        left -= chunks[at].length - skip;
+        skip = 0;
+        at++;
+      }
+      skip += left;
+      if (static_cast<size_t>(w) < want) return true;  // the socket buffer is full
+    }
+    return true;
+  }
+
+  void FlushPending() {
+    if (pending_.empty()) return;
+    std::vector<Chunk> chunks(pending_.begin(), pending_.end());
+    size_t sent = 0;
+    if (!Send(chunks.data(), chunks.size(), &sent)) {
+      Watch();
+      return;
+    }
+    while (!pending_.empty() && sent >= pending_.front().length) {
+      sent -= pending_.front().length;
+      pending_.pop_front();
+    }
+    if (!pending_.empty()) {
+      pending_.front().data += sent;
+      pending_.front().length -= sent;
+      return;
+    }
+    pinned_.clear();
+    Watch();
+    if (ending_) shutdown(fd_, SHUT_WR);
+    Napi::HandleScope scope(Env());
+    Call(on_drain_, {});
+  }
+
+  // Graceful: the write side shuts once everything queued is sent; reading goes on until the peer closes.
+  void End(const Napi::CallbackInfo&) {
+    if (closed_ || ending_) return;
+    ending_ = true;
+    if (pending_.empty()) shutdown(fd_, SHUT_WR);
+  }
+
+  // Stops watching and closes the fd; no callback follows.
+  void Destroy(const Napi::CallbackInfo&) { Shut(); }
+
+  // ---- lifetime ----
+
+  void Watch() {
+    if (closed_) return;
+    const int events = UV_READABLE | (pending_.empty() ? 0 : UV_WRITABLE);
+    if (events == watching_) return;
+    watching_ = events;
+    uv_poll_start(poll_, events, OnPoll);
+  }
+
+  // The connection ended (code null: the peer closed it) or failed: stop, close, tell JS once.
+  void Close(const char* code, const std::string& message) {
+    if (closed_) return;
+    Shut();
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (code) Call(on_close_, {Napi::String::New(env, code), Napi::String::New(env, message)});
+    else Call(on_close_, {env.Null(), env.Null()});
+  }
+
+  void Shut() {
+    if (closed_) return;
+    closed_ = true;
+    pending_.clear();
+    pinned_.clear();
+    if (poll_) {
+      uv_poll_stop(poll_);
+      ReleaseHandle();
+    }
+    Unref();
+  }
+
+  // libuv must be done with the handle before the fd closes (docs.libuv.org poll: never close a polled fd).
+  void ReleaseHandle() {
+    poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) {
+      close(static_cast<int>(reinterpret_cast<intptr_t>(handle->data)));
+      delete reinterpret_cast<uv_poll_t*>(handle);
+    });
+    poll_ = nullptr;
+  }
+
+  // Calls into JS from a libuv callback: microtasks and nextTicks run after it, and a throw is reported as uncaught.
+  void Call(const Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
+    try {
+      fn.MakeCallback(Value(), args, context_);
+    } catch (const Napi::Error& error) {
+      napi_fatal_exception(Env(), error.Value());
+    }
+  }
+
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  int watching_ = 0;
+  bool closed_ = false;
+  bool ending_ = false;
+  bool write_failed_ = false;
+  DeframerBinding* deframer_ = nullptr;
+  Napi::ObjectReference deframer_ref_;
+  Napi::FunctionReference on_read_, on_drain_, on_close_;
+  Napi::AsyncContext context_;
+  std::deque<Chunk> pending_;
+  std::vector<Napi::ObjectReference> pinned_;
+};
+
+ModuleRegistration registration(SocketPump::Init);
+
+}  // namespace
+}  // namespace iscsi
