@@ -1,5 +1,6 @@
 // A TCP connection from a chosen adapter: the addon creates and binds the socket (source address and/or device),
-// Node performs the non-blocking connect and all I/O on that fd (native.md §2.1 option C).
+// Node performs the non-blocking connect on that fd (native.md §2.1 option C); an iSCSI connection then hands it to
+// the addon's socket pump (lib/wire/native-socket.ts).
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { native } from '../native';
@@ -16,8 +17,6 @@ export interface ConnectOptions extends AdapterBinding {
   host: string;
   port: number;
   timeoutMs?: number;
-  /** Passed to net.Socket: how Node reads (a buffer generator for direct placement). */
-  onread?: net.OnReadOpts;
 }
 
 export async function connectBound(options: ConnectOptions): Promise<net.Socket> {
@@ -34,7 +33,7 @@ export async function connectBound(options: ConnectOptions): Promise<net.Socket>
     const e = error as { message: string; code: string; errno?: number };
     throw new ConnectError(e.message, e.code, e.errno);
   }
-  const socket = new net.Socket({ fd, readable: true, writable: true, onread: options.onread } as net.SocketConstructorOpts);
+  const socket = new net.Socket({ fd, readable: true, writable: true });
   const portal = `${address.includes(':') ? `[${address}]` : address}:${port}`;
   const via = [sourceAddress && `from ${sourceAddress}`, device && `on ${device}`].filter(Boolean).join(' ');
   return new Promise<net.Socket>((resolvePromise, reject) => {
