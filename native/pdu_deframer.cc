@@ -43,6 +43,7 @@ void Deframer::SetDigests(bool header, bool data) {
 void Deframer::RegisterTask(uint32_t itt, uint8_t* data, size_t length) {
   UnregisterTask(itt);
   tasks_[itt] = Task{data, length};
+  registered_bytes_ += length;
   if (length >= placement_threshold_) large_tasks_++;
 }
 
@@ -50,6 +51,7 @@ bool Deframer::UnregisterTask(uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return false;
   if (it->second.length >= placement_threshold_) large_tasks_--;
+  registered_bytes_ -= it->second.length;
   tasks_.erase(it);
   // The caller may reuse the buffer at once: never write another byte of an unfinished segment into it.
   if (state_ == State::kData && placement_ == DataPlacement::kTask && itt_ == itt) discard_ = true;
@@ -116,9 +118,10 @@ bool Deframer::CommitTaskRead(size_t n) {
   return data_have_ < data_length_ || OnDataComplete();
 }
 
-bool Deframer::Consume(const uint8_t* input, size_t n) {
+bool Deframer::Consume(const uint8_t* input, size_t n, size_t input_base) {
   if (state_ == State::kFailed) return false;
   input_ = input;
+  input_base_ = input_base;
   stats_.bytes += n;
   size_t i = 0;
   while (i < n) {
@@ -278,7 +281,7 @@ bool Deframer::FinishPdu() {
     event.placement = static_cast<uint32_t>(DataPlacement::kNone);
   } else {
     event.placement = static_cast<uint32_t>(placement_);
-    if (placement_ == DataPlacement::kInput) event.data_offset = static_cast<uint32_t>(input_data_offset_);
+    if (placement_ == DataPlacement::kInput) event.data_offset = static_cast<uint32_t>(input_base_ + input_data_offset_);
     if (placement_ == DataPlacement::kTask) event.data_offset = buffer_offset_;
     if (placement_ == DataPlacement::kSegment) {
       event.data_offset = static_cast<uint32_t>(segments_.size());

@@ -85,14 +85,17 @@ class Deframer {
   // The memory must stay valid until UnregisterTask.
   void RegisterTask(uint32_t itt, uint8_t* data, size_t length);
   bool UnregisterTask(uint32_t itt);
+  // Bytes of the registered task buffers: the payload the peer is expected to send for the tasks outstanding.
+  size_t registered_bytes() const { return registered_bytes_; }
 
   // The next read: into a task buffer when its payload is due, else into staging (bounded by `staging_capacity`).
   ReadPlan PlanRead(size_t staging_capacity) const;
   // `n` bytes arrived where PlanRead said (into_task). Returns false on a protocol error.
   bool CommitTaskRead(size_t n);
   // Parses `n` bytes at `input` (staging, or any stream for tests and the fuzzer). Returns false on a protocol error;
-  // then error() says why and every later call fails.
-  bool Consume(const uint8_t* input, size_t n);
+  // then error() says why and every later call fails. kInput data offsets are reported as `input_base` + the offset
+  // in `input`: a caller that fills one buffer with several reads before handing the events on gives the read's place.
+  bool Consume(const uint8_t* input, size_t n, size_t input_base = 0);
 
   // Results of the calls since the last ClearEvents(): PDUs in arrival order, their headers, gathered segments.
   const std::vector<PduEvent>& events() const { return events_; }
@@ -130,6 +133,7 @@ class Deframer {
   uint32_t max_data_segment_ = 8192;  // RFC 7143 default before negotiation
   uint32_t placement_threshold_ = kDefaultPlacementThreshold;
   std::unordered_map<uint32_t, Task> tasks_;
+  size_t registered_bytes_ = 0;
   size_t large_tasks_ = 0;  // registered tasks whose buffer is at least placement_threshold_
   bool large_segments_ = true;  // the peer's last task payload segment was at least placement_threshold_
 
@@ -150,6 +154,7 @@ class Deframer {
   uint32_t buffer_offset_ = 0;
   size_t input_data_offset_ = 0;   // kInput: offset in the current Consume() input
   const uint8_t* input_ = nullptr; // the current Consume() input, valid during that call only
+  size_t input_base_ = 0;          // added to kInput offsets (Consume's input_base)
   bool discard_ = false;           // the task was unregistered mid-segment: drop the rest of its payload
   std::vector<uint8_t> gather_;    // kSegment: bytes so far
   uint32_t data_crc_ = 0;

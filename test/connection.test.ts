@@ -183,6 +183,28 @@ describe('PduConnection initiator socket (native pump)', () => {
     }
   });
 
+  it('coalesces wakeups under load, yet a response below the low-water mark waits only about a millisecond', async () => {
+    const { server, initiator, target } = await pair(false);
+    try {
+      // 32 reads of 64 KiB outstanding: the pump asks the kernel to wake it only after 256 KiB.
+      for (let itt = 1; itt <= 32; itt++) initiator.registerTask(itt, Buffer.alloc(64 * 1024));
+      const nopIn = (itt: number) => target.send({ opcode: Opcode.NopIn, lun: 0, itt, ttt: 0xffffffff, statSN: itt, expCmdSN: 1, maxCmdSN: 1 });
+      for (const itt of [100, 101, 102]) {
+        const got = until(initiator, 1);
+        const sentAt = performance.now();
+        nopIn(itt); // 48 bytes, far below the mark once the first wakeup set it
+        assert.equal((await got)[0].bhs.itt, itt);
+        const waited = performance.now() - sentAt;
+        assert.ok(waited < 100, `NOP-In ${itt} arrived after ${waited.toFixed(1)} ms`);
+        initiator.removeAllListeners('pdu');
+      }
+    } finally {
+      initiator.destroy();
+      target.destroy();
+      server.close();
+    }
+  });
+
   it('holds one fd per connection and gives it back on destroy, with one close event after the tick', async () => {
     const server = net.createServer();
     server.listen(0, '127.0.0.1');
