@@ -71,7 +71,7 @@ bool Deframer::AcceptsOpcode(uint8_t opcode) const {
 }
 
 ReadPlan Deframer::PlanRead(size_t staging_capacity) const {
-  ReadPlan plan{false, 0, 0, staging_capacity, nullptr};
+  ReadPlan plan{false, 0, 0, staging_capacity, nullptr, 0};
   // While large task payload is arriving in large segments, staging reads stop at PDU boundaries so that the next
   // segment is read straight into its task buffer instead of being staged and copied. So do reads planned while
   // idle: the plan is fixed before the next command registers its buffer. Otherwise (small transfers, or a peer
@@ -82,7 +82,8 @@ ReadPlan Deframer::PlanRead(size_t staging_capacity) const {
   switch (state_) {
     case State::kData:
       if (placement_ == DataPlacement::kTask && !discard_) {
-        return ReadPlan{true, itt_, buffer_offset_ + data_have_, data_length_ - data_have_, task_dest_ + data_have_};
+        return ReadPlan{true, itt_, buffer_offset_ + data_have_, data_length_ - data_have_, task_dest_ + data_have_,
+                        TrailerTotal() + kBhsLength + (header_digest_ ? 4 : 0)};
       }
       need = data_length_ - data_have_ + TrailerTotal();
       break;

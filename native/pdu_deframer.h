@@ -67,6 +67,9 @@ struct ReadPlan {
   size_t offset;     // task buffer offset (into_task only)
   size_t length;     // at most this many bytes
   uint8_t* dest;     // into_task: where the read goes (the task buffer at `offset`); else null
+  // into_task: how many bytes after the payload may be read into staging in the same syscall (the segment's
+  // padding and digest, and the next BHS) without pulling another segment's payload through staging.
+  size_t tail;
 };
 
 class Deframer {

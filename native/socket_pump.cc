@@ -133,8 +133,11 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
         used = 0;
         plan = deframer.PlanRead(staging_length);
       }
-      uint8_t* dest = plan.into_task ? plan.dest : deframer_->staging() + used;
-      const ssize_t n = read(fd_, dest, plan.length);
+      uint8_t* staging = deframer_->staging() + used;
+      // A payload read also takes what follows it up to the next BHS: one syscall per large Data-In, not two.
+      const size_t tail = plan.into_task && staging_length - used >= plan.tail ? plan.tail : 0;
+      iovec iov[2] = {{plan.into_task ? plan.dest : staging, plan.length}, {staging, tail}};
+      const ssize_t n = readv(fd_, iov, tail > 0 ? 2 : 1);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -146,13 +149,18 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
         if (Deliver(true)) Close(nullptr, "");
         return;
       }
+      const size_t got = static_cast<size_t>(n);
       if (plan.into_task) {
-        ok = deframer.CommitTaskRead(static_cast<size_t>(n));
+        ok = deframer.CommitTaskRead(std::min(got, plan.length));
+        if (ok && got > plan.length) {
+          ok = deframer.Consume(staging, got - plan.length, used);
+          used += got - plan.length;
+        }
       } else {
-        ok = deframer.Consume(dest, static_cast<size_t>(n), used);
-        used += static_cast<size_t>(n);
+        ok = deframer.Consume(staging, got, used);
+        used += got;
       }
-      if (!ok || static_cast<size_t>(n) < plan.length) break;  // drained for now: level-triggered polling says when more comes
+      if (!ok || got < plan.length + tail) break;  // drained for now: level-triggered polling says when more comes
     }
     if (!Deliver(ok)) return;
     if (!ok) {

@@ -3,6 +3,7 @@
 // on any broken invariant: a planned read outside its task buffer, an event pointing outside what was read.
 //
 // Input layout: [config, split seed, task sizes (2 bytes), stream...]. See run.sh; seeds come from make-corpus.ts.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -44,19 +45,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     split = split * 1103515245u + 12345u;  // split points vary with the seed byte
     const iscsi::ReadPlan plan = deframer.PlanRead(staging.size());
     Require(plan.length > 0);
-    size_t n = 1 + (split >> 16) % plan.length;
+    // Like the socket pump, a payload read may run on into staging for the bytes up to the next BHS (plan.tail).
+    const size_t tail = plan.into_task && (split & 1) && plan.tail <= staging.size() ? plan.tail : 0;
+    size_t n = 1 + (split >> 16) % (plan.length + tail);
     if (n > length - at) n = length - at;
     bool ok;
+    size_t staged = 0;  // bytes of this read that went to staging
     if (plan.into_task) {
       Require(plan.itt < 4);
       std::vector<uint8_t>& task = tasks[plan.itt];
-      Require(plan.offset <= task.size() && n <= task.size() - plan.offset);
-      memcpy(task.data() + plan.offset, stream + at, n);
-      ok = deframer.CommitTaskRead(n);
+      const size_t direct = std::min(n, plan.length);
+      Require(plan.offset <= task.size() && direct <= task.size() - plan.offset && plan.dest == task.data() + plan.offset);
+      memcpy(task.data() + plan.offset, stream + at, direct);
+      ok = deframer.CommitTaskRead(direct);
+      staged = n - direct;
+      if (ok && staged > 0) {
+        memcpy(staging.data(), stream + at + direct, staged);
+        ok = deframer.Consume(staging.data(), staged);
+      }
     } else {
       Require(plan.length <= staging.size());
       memcpy(staging.data(), stream + at, n);
       ok = deframer.Consume(staging.data(), n);
+      staged = n;
     }
     at += n;
 
@@ -67,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Require(event.header_offset + event.header_length <= arena.size());
       switch (static_cast<DataPlacement>(event.placement)) {
         case DataPlacement::kNone: break;
-        case DataPlacement::kInput: Require(!plan.into_task && event.data_offset + event.data_length <= n); break;
+        case DataPlacement::kInput: Require(event.data_offset + event.data_length <= staged); break;
         case DataPlacement::kSegment:
           Require(event.data_offset < segments.size() && segments[event.data_offset].size() == event.data_length);
           break;
