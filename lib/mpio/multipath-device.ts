@@ -46,6 +46,9 @@ export interface MultipathEvents {
   'warning': Error;
 }
 
+/** One attempt of an I/O on one path, settled through callbacks (LunDevice.submitRead's contract). */
+type Submit<T> = (lu: LunDevice, resolve: (value: T) => void, reject: (error: Error) => void) => void;
+
 const GONE: ReadonlySet<SessionState> = new Set(['recovering', 'failed', 'closed']);
 
 /** A path error says nothing about the LU: the I/O can go down another path. */
@@ -123,15 +126,18 @@ export class MultipathDevice extends LunDevice {
   override inquiry(): Promise<DeviceIdentity> { return Promise.resolve(this.identityValue); }
 
   /** Reads `blocks` blocks at `lba` into `into` (or a new buffer); a path failure re-drives into the same buffer. */
-  override read(lba: number, blocks: number, into?: Buffer): Promise<Buffer> {
+  override submitRead(lba: number, blocks: number, into: Buffer | undefined, resolve: (b: Buffer) => void, reject: (e: Error) => void): void {
     const bytes = blocks * this.capacityValue.blockSize;
-    if (into && into.length < bytes) return Promise.reject(new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`));
+    if (into && into.length < bytes) {
+      reject(new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`));
+      return;
+    }
     const buffer = into ?? Buffer.allocUnsafe(bytes);
-    return this.run('read', bytes, (lu) => lu.read(lba, blocks, buffer));
+    this.dispatch('read', bytes, (lu, res, rej) => lu.submitRead(lba, blocks, buffer, res, rej), resolve, reject);
   }
 
-  override write(lba: number, data: Buffer): Promise<void> {
-    return this.run('write', data.length, (lu) => lu.write(lba, data));
+  override submitWrite(lba: number, data: Buffer, resolve: () => void, reject: (e: Error) => void): void {
+    this.dispatch<void>('write', data.length, (lu, res, rej) => lu.submitWrite(lba, data, res, rej), resolve, reject);
   }
 
   override flush(): Promise<void> { return this.run('none', 0, (lu) => lu.flush()); }
@@ -178,15 +184,42 @@ export class MultipathDevice extends LunDevice {
 
   // ---- the I/O path ----
 
+  /** dispatch() for the commands off the hot path, written as promises. */
+  private run<T>(direction: DataDirection, bytes: number, op: (lu: LunDevice) => Promise<T>): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.dispatch(direction, bytes, (lu, res, rej) => { op(lu).then(res, rej); }, resolve, reject);
+    });
+  }
+
   /**
-   * Runs `op` on a path the policy picks. A path failure marks the path failed and re-drives the I/O on another
-   * usable path; with none, waits up to noPathRetryMs for one (NoPathError after that).
+   * Runs `submit` on a path the policy picks. A path failure marks the path failed and re-drives the I/O on another
+   * usable path; with none, waits up to noPathRetryMs for one (NoPathError after that). The first attempt needs no
+   * promise of its own: that is every I/O while the paths work.
    */
-  private async run<T>(direction: DataDirection, bytes: number, op: (lu: LunDevice) => Promise<T>): Promise<T> {
-    let lastError: Error | undefined;
+  private dispatch<T>(direction: DataDirection, bytes: number, submit: Submit<T>, resolve: (v: T) => void, reject: (e: Error) => void): void {
+    const candidates = this.candidates;
+    if (this.closed || candidates.length === 0) {
+      this.redrive(direction, bytes, submit).then(resolve, reject);
+      return;
+    }
+    const selector = this.selector;
+    const path = selector.select(candidates, bytes);
+    path.stats.start(bytes);
+    selector.startIo(path, bytes);
+    const started = performance.now();
+    submit(path.lu, (value) => {
+      this.succeeded(selector, path, direction, bytes, started);
+      resolve(value);
+    }, (error) => {
+      if (this.failed(selector, path, bytes, started, error)) this.redrive(direction, bytes, submit, error, 1).then(resolve, reject);
+      else reject(error);
+    });
+  }
+
+  /** The retry loop of dispatch(): `attempts` made so far, the last of them failing with `lastError`. */
+  private async redrive<T>(direction: DataDirection, bytes: number, submit: Submit<T>, lastError?: Error, attempts = 0): Promise<T> {
     let waitingSince: number | undefined;
     // Bounds re-drives on paths that flap (reinstated, failing again) even while some path looks usable.
-    let attempts = 0;
     const maxAttempts = 3 * this.pathList.length + 3;
     for (;;) {
       if (this.closed) throw new NoPathError('the multipath device is closed', 0, lastError);
@@ -214,22 +247,32 @@ export class MultipathDevice extends LunDevice {
       selector.startIo(path, bytes);
       const started = performance.now();
       try {
-        const result = await op(path.lu);
-        const us = (performance.now() - started) * 1000;
-        path.stats.end(direction, bytes, us);
-        selector.endIo(path, bytes, us);
+        const result = await new Promise<T>((resolve, reject) => submit(path.lu, resolve, reject));
+        this.succeeded(selector, path, direction, bytes, started);
         return result;
       } catch (error) {
-        const pathFailure = isPathFailure(error);
-        path.stats.abort(bytes, pathFailure);
-        selector.endIo(path, bytes, (performance.now() - started) * 1000);
-        if (!pathFailure) throw error;
-        lastError = error;
-        // A command aborted by a task management function (a LUN RESET from any initiator) says nothing about
-        // the path: re-drive it without failing the path.
-        if (!(error instanceof PathError && error.code === 'EABORTED')) this.failPath(path, error);
+        if (!this.failed(selector, path, bytes, started, error)) throw error;
+        lastError = error as Error;
       }
     }
+  }
+
+  private succeeded(selector: PathSelector<Path>, path: Path, direction: DataDirection, bytes: number, started: number): void {
+    const us = (performance.now() - started) * 1000;
+    path.stats.end(direction, bytes, us);
+    selector.endIo(path, bytes, us);
+  }
+
+  /** Books an attempt that failed; true when it was the path's fault, and the I/O may go down another path. */
+  private failed(selector: PathSelector<Path>, path: Path, bytes: number, started: number, error: unknown): boolean {
+    const pathFailure = isPathFailure(error);
+    path.stats.abort(bytes, pathFailure);
+    selector.endIo(path, bytes, (performance.now() - started) * 1000);
+    if (!pathFailure) return false;
+    // A command aborted by a task management function (a LUN RESET from any initiator) says nothing about
+    // the path: re-drive it without failing the path.
+    if (!(error instanceof PathError && error.code === 'EABORTED')) this.failPath(path, error);
+    return true;
   }
 
   private waitForPath(ms: number): Promise<void> {

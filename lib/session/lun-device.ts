@@ -3,7 +3,7 @@
 // READY), with the retries of scsi-retry.ts. Reads land in the caller's buffer; writes go from it without copies.
 import {
   inquiryCommand, readCapacity10Command, readCapacity16Command, readCommand, reportLunsCommand,
-  reportTargetPortGroupsCommand, synchronizeCacheCommand, testUnitReadyCommand, vpdInquiryCommand, writeCommand,
+  reportTargetPortGroupsCommand, type ScsiCdb, synchronizeCacheCommand, testUnitReadyCommand, vpdInquiryCommand, writeCommand,
 } from '../scsi/commands';
 import { chooseLuIdentity, parseDeviceIdentification, type Designator, type LuIdentity } from '../scsi/designators';
 import { parseStandardInquiry, type StandardInquiry } from '../scsi/inquiry';
@@ -12,7 +12,7 @@ import { parseReportLuns, type LunEntry } from '../scsi/report-luns';
 import { parseReportTargetPortGroups, type ReportTargetPortGroups } from '../scsi/alua';
 import { parseSupportedVpdPages, parseUnitSerialNumber } from '../scsi/vpd';
 import { SessionArgumentError } from './errors';
-import { runScsi } from './scsi-retry';
+import { runScsi, submitScsi } from './scsi-retry';
 import type { Session } from './session';
 
 export interface DeviceIdentity {
@@ -80,22 +80,61 @@ export class LunDevice {
   }
 
   /** Reads `blocks` blocks at `lba`, into `into` when given (Data-In lands there directly). */
-  async read(lba: number, blocks: number, into?: Buffer): Promise<Buffer> {
-    const { blockSize } = this.capacityCache ?? await this.capacity(); // no extra await per I/O once known
-    const bytes = blocks * blockSize;
-    if (into && into.length < bytes) throw new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`);
-    const buffer = into ?? Buffer.allocUnsafe(bytes);
-    await runScsi(this.session, this.lun, readCommand(lba, blocks, blockSize), buffer, 'READ');
-    return buffer.subarray(0, bytes);
+  read(lba: number, blocks: number, into?: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => this.submitRead(lba, blocks, into, resolve, reject));
   }
 
   /** Writes `data` (a whole number of blocks) at `lba`. */
-  async write(lba: number, data: Buffer): Promise<void> {
-    const { blockSize } = this.capacityCache ?? await this.capacity();
-    if (data.length === 0 || data.length % blockSize !== 0) {
-      throw new SessionArgumentError(`write of ${data.length} bytes is not a whole number of ${blockSize}-byte blocks`);
+  write(lba: number, data: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.submitWrite(lba, data, resolve, reject));
+  }
+
+  /**
+   * read() with callbacks in place of a promise, for a layer that settles its own (one promise per I/O instead of
+   * one per layer). Errors, bad arguments included, go to `reject`; nothing throws.
+   */
+  submitRead(lba: number, blocks: number, into: Buffer | undefined, resolve: (b: Buffer) => void, reject: (e: Error) => void): void {
+    const capacity = this.capacityCache;
+    if (!capacity) {
+      this.capacity().then(() => this.submitRead(lba, blocks, into, resolve, reject), reject);
+      return;
     }
-    await runScsi(this.session, this.lun, writeCommand(lba, data.length / blockSize, blockSize), data, 'WRITE');
+    const bytes = blocks * capacity.blockSize;
+    if (into && into.length < bytes) {
+      reject(new SessionArgumentError(`read of ${blocks} blocks needs ${bytes} bytes, the buffer has ${into.length}`));
+      return;
+    }
+    const buffer = into ?? Buffer.allocUnsafe(bytes);
+    let command: ScsiCdb;
+    try {
+      command = readCommand(lba, blocks, capacity.blockSize);
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
+    submitScsi(this.session, this.lun, command, buffer, 'READ', () => resolve(buffer.length === bytes ? buffer : buffer.subarray(0, bytes)), reject);
+  }
+
+  /** write() with callbacks in place of a promise (see submitRead). */
+  submitWrite(lba: number, data: Buffer, resolve: () => void, reject: (e: Error) => void): void {
+    const capacity = this.capacityCache;
+    if (!capacity) {
+      this.capacity().then(() => this.submitWrite(lba, data, resolve, reject), reject);
+      return;
+    }
+    const { blockSize } = capacity;
+    if (data.length === 0 || data.length % blockSize !== 0) {
+      reject(new SessionArgumentError(`write of ${data.length} bytes is not a whole number of ${blockSize}-byte blocks`));
+      return;
+    }
+    let command: ScsiCdb;
+    try {
+      command = writeCommand(lba, data.length / blockSize, blockSize);
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
+    submitScsi(this.session, this.lun, command, data, 'WRITE', () => resolve(), reject);
   }
 
   async flush(): Promise<void> {

@@ -19,12 +19,31 @@ export const DEFAULT_RETRY: RetryPolicy = { unitAttentions: 8, busyRetries: 12, 
 
 const GOOD = new Set<number>([ScsiStatus.GOOD, ScsiStatus.CONDITION_MET]);
 
-export async function runScsi(session: Session, lun: number, command: ScsiCdb, buffer: Buffer | undefined, operation: string, policy = DEFAULT_RETRY): Promise<CommandResult> {
+export function runScsi(session: Session, lun: number, command: ScsiCdb, buffer: Buffer | undefined, operation: string, policy = DEFAULT_RETRY): Promise<CommandResult> {
+  return new Promise((resolve, reject) => submitScsi(session, lun, command, buffer, operation, resolve, reject, policy));
+}
+
+/**
+ * runScsi() with callbacks in place of a promise, for a layer that settles a promise of its own: a GOOD status
+ * resolves at once, anything else goes to the retry loop. The callbacks run from a promise reaction, never inside
+ * the session.
+ */
+export function submitScsi(
+  session: Session, lun: number, command: ScsiCdb, buffer: Buffer | undefined, operation: string,
+  resolve: (r: CommandResult) => void, reject: (e: Error) => void, policy = DEFAULT_RETRY,
+): void {
+  session.execute(lun, command, buffer).then((result) => {
+    if (GOOD.has(result.status)) resolve(result);
+    else retry(session, lun, command, buffer, operation, policy, result).then(resolve, reject);
+  }, reject);
+}
+
+/** Goes on from a first result that was not GOOD. */
+async function retry(session: Session, lun: number, command: ScsiCdb, buffer: Buffer | undefined, operation: string, policy: RetryPolicy, first: CommandResult): Promise<CommandResult> {
   let unitAttentions = 0;
   let busy = 0;
   let backoff = policy.firstBackoffMs;
-  for (;;) {
-    const result = await session.execute(lun, command, buffer);
+  for (let result = first; ; result = await session.execute(lun, command, buffer)) {
     if (GOOD.has(result.status)) return result;
     const error = ScsiError.fromResponse(result.status, result.sense, operation);
     if (error.kind === 'unitAttention' && unitAttentions++ < policy.unitAttentions) {

@@ -107,6 +107,9 @@ const ASYNC_DROP_CONNECTION = 2;
 const ASYNC_DROP_ALL = 3;
 const REJECT_WAITING_FOR_LOGOUT = 0x0c;
 
+/** The first `length` bytes of `buffer`: the buffer itself when that is all of it (no view to allocate per I/O). */
+const exactly = (buffer: Buffer, length: number): Buffer => (buffer.length === length ? buffer : buffer.subarray(0, length));
+
 /**
  * Events: 'state' (SessionState), 'asyncEvent' (AsyncMessage), 'reconnected' (SessionInfo), 'warning' (Error),
  * 'unitAttention' (ScsiError: one the device layer retried for its caller, lib/session/scsi-retry.ts).
@@ -177,7 +180,7 @@ export class Session extends EventEmitter {
     return new Promise<CommandResult>((resolve, reject) => {
       const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), resolve, reject };
       task.itt = this.tasks.add(task);
-      if (command.direction === 'read') this.connection.registerTask(task.itt, buffer!.subarray(0, command.transferLength));
+      if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
       this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
       this.stats.started();
       task.issue = (cmdSN) => this.sendCommand(task, cmdSN);
@@ -521,7 +524,7 @@ export class Session extends EventEmitter {
         await this.establish();
         for (const t of carried) {
           t.itt = this.tasks.add(t);
-          if (t.command.direction === 'read') this.connection.registerTask(t.itt, t.buffer!.subarray(0, t.command.transferLength));
+          if (t.command.direction === 'read') this.connection.registerTask(t.itt, exactly(t.buffer!, t.command.transferLength));
           this.window.issue(t.issue!);
         }
         this.emit('reconnected', this.info());
