@@ -29,9 +29,9 @@ namespace {
 constexpr int kMaxReadsPerEvent = 64;
 // Below this much room left in staging, a batch goes to JS first rather than reading in small pieces.
 constexpr size_t kMinStagingRead = 16 * 1024;
-// Wakeup coalescing: with many reads outstanding the socket reports readable only once a quarter of their payload
+// Wakeup coalescing: with many reads outstanding the socket reports readable only once half of their payload
 // (at most kMaxLowWater) has arrived, and kMaxCoalesceDelayMs bounds how long a smaller remainder may wait.
-constexpr size_t kCoalesceDivisor = 4;
+constexpr size_t kCoalesceDivisor = 2;
 constexpr size_t kMaxLowWater = 256 * 1024;
 constexpr uint64_t kMaxCoalesceDelayMs = 1;
 
