@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Initiator } from '../lib/initiator';
-import { readCommand, testUnitReadyCommand, type ScsiCdb } from '../lib/scsi/commands';
+import { readCommand, testUnitReadyCommand } from '../lib/scsi/commands';
 import { NoPathError } from '../lib/mpio/errors';
 import { ScsiError } from '../lib/scsi/scsi-error';
 import { ScsiStatus } from '../lib/scsi/status';
 import { PathError } from '../lib/session/errors';
 import type { LunDevice } from '../lib/session/lun-device';
-import type { CommandResult, Session } from '../lib/session/session';
+import type { Session } from '../lib/session/session';
 import { Target } from '../lib/target/target';
 
 const NET = `127.${190 + (process.pid % 40)}.${((process.pid >> 3) + 2) % 250}`;
@@ -19,13 +19,12 @@ const NET = `127.${190 + (process.pid % 40)}.${((process.pid >> 3) + 2) % 250}`;
 /** Records every command result the session returns to the device layer (the real session; only observed). */
 function recordResults(session: Session): Array<{ op: number; status: number; asc?: number; ascq?: number }> {
   const log: Array<{ op: number; status: number; asc?: number; ascq?: number }> = [];
-  const execute = session.execute.bind(session);
-  session.execute = async (lun: number, command: ScsiCdb, buffer?: Buffer): Promise<CommandResult> => {
-    const result = await execute(lun, command, buffer);
+  const submit = session.submit.bind(session);
+  session.submit = (lun, command, buffer, done, failed) => submit(lun, command, buffer, (result) => {
     const e = result.status === ScsiStatus.GOOD ? undefined : ScsiError.fromResponse(result.status, result.sense);
     log.push({ op: command.cdb[0], status: result.status, asc: e?.asc, ascq: e?.ascq });
-    return result;
-  };
+    done(result);
+  }, failed);
   return log;
 }
 

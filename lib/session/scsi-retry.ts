@@ -25,16 +25,16 @@ export function runScsi(session: Session, lun: number, command: ScsiCdb, buffer:
 
 /**
  * runScsi() with callbacks in place of a promise, for a layer that settles a promise of its own: a GOOD status
- * resolves at once, anything else goes to the retry loop. The callbacks run from a promise reaction, never inside
- * the session.
+ * resolves at once, from the session's receive path (Session.submit); anything else goes to the retry loop, from a
+ * microtask, since the retry and the unitAttention listeners issue commands.
  */
 export function submitScsi(
   session: Session, lun: number, command: ScsiCdb, buffer: Buffer | undefined, operation: string,
   resolve: (r: CommandResult) => void, reject: (e: Error) => void, policy = DEFAULT_RETRY,
 ): void {
-  session.execute(lun, command, buffer).then((result) => {
+  session.submit(lun, command, buffer, (result) => {
     if (GOOD.has(result.status)) resolve(result);
-    else retry(session, lun, command, buffer, operation, policy, result).then(resolve, reject);
+    else queueMicrotask(() => retry(session, lun, command, buffer, operation, policy, result).then(resolve, reject));
   }, reject);
 }
 

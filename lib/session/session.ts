@@ -8,7 +8,7 @@ import type { ChapInitiatorOptions } from '../protocol/chap';
 import { formatIsid } from '../protocol/isid';
 import type { Digest, NegotiatedParameters, OperationalValues } from '../protocol/negotiation';
 import type { ScsiCdb } from '../scsi/commands';
-import type { AsyncMessage, DataIn, R2T, ScsiResponse, TargetPdu } from '../wire/bhs';
+import { type AsyncMessage, type DataIn, encodeScsiCommand, type R2T, ScsiCommandFlags, type ScsiResponse, type TargetPdu } from '../wire/bhs';
 import type { PduConnection } from '../wire/connection';
 import type { ReceivedPdu } from '../wire/deframer';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
@@ -90,8 +90,10 @@ interface Task {
   expDataSN: number;
   startedAt: number;
   timer?: NodeJS.Timeout;
-  resolve: (r: CommandResult) => void;
-  reject: (e: Error) => void;
+  /** Called from the receive path itself (Session.submit). */
+  done: (r: CommandResult) => void;
+  /** Called from a microtask: never inside the session's own loops. */
+  failed: (e: Error) => void;
   /** Timed out and aborted: its tag stays reserved until the target confirms, its late PDUs are dropped. */
   aborted?: boolean;
   /** A task management function rather than a SCSI command. */
@@ -106,6 +108,12 @@ const ASYNC_LOGOUT_REQUEST = 1;
 const ASYNC_DROP_CONNECTION = 2;
 const ASYNC_DROP_ALL = 3;
 const REJECT_WAITING_FOR_LOGOUT = 0x0c;
+// Flag bits of Data-In (S) and of Data-In / SCSI Response (U, O), RFC 7143 §11.7.1, §11.4.
+const DATA_IN_STATUS = 0x01;
+const RESIDUAL_UNDERFLOW = 0x02;
+const RESIDUAL_OVERFLOW = 0x04;
+/** Most commands end like this: one shared result instead of an object per I/O. */
+const GOOD_RESULT: CommandResult = Object.freeze({ status: 0, residual: 0, underflow: false, overflow: false });
 
 /** The first `length` bytes of `buffer`: the buffer itself when that is all of it (no view to allocate per I/O). */
 const exactly = (buffer: Buffer, length: number): Buffer => (buffer.length === length ? buffer : buffer.subarray(0, length));
@@ -171,21 +179,30 @@ export class Session extends EventEmitter {
    * path failed, SessionArgumentError on bad input.
    */
   execute(lun: number, command: ScsiCdb, buffer?: Buffer): Promise<CommandResult> {
+    return new Promise((resolve, reject) => this.submit(lun, command, buffer, resolve, reject));
+  }
+
+  /**
+   * execute() with callbacks, for a layer that settles a promise of its own (one promise per I/O, not one per
+   * layer). `done` runs inside the receive path: it may submit more commands but must not throw; `failed` runs from
+   * a microtask.
+   */
+  submit(lun: number, command: ScsiCdb, buffer: Buffer | undefined, done: (r: CommandResult) => void, failed: (e: Error) => void): void {
     if (command.direction !== 'none' && (!buffer || buffer.length < command.transferLength)) {
-      return Promise.reject(new SessionArgumentError(`a ${command.direction} of ${command.transferLength} bytes needs a buffer at least that long`));
+      queueMicrotask(() => failed(new SessionArgumentError(`a ${command.direction} of ${command.transferLength} bytes needs a buffer at least that long`)));
+      return;
     }
     if (this.stateValue !== 'loggedIn' && this.stateValue !== 'draining') {
-      return Promise.reject(new PathError(`session to ${this.o.targetName} is ${this.stateValue}`, 'ESESSIONDOWN'));
+      queueMicrotask(() => failed(new PathError(`session to ${this.o.targetName} is ${this.stateValue}`, 'ESESSIONDOWN')));
+      return;
     }
-    return new Promise<CommandResult>((resolve, reject) => {
-      const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), resolve, reject };
-      task.itt = this.tasks.add(task);
-      if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
-      this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
-      this.stats.started();
-      task.issue = (cmdSN) => this.sendCommand(task, cmdSN);
-      this.window.issue(task.issue);
-    });
+    const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), done, failed };
+    task.itt = this.tasks.add(task);
+    if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
+    this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
+    this.stats.started();
+    task.issue = (cmdSN) => this.sendCommand(task, cmdSN);
+    this.window.issue(task.issue);
   }
 
   /**
@@ -239,6 +256,7 @@ export class Session extends EventEmitter {
     this.expStatSN = login.login.expStatSN;
     if (this.window) this.window.restart(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
     else this.window = new CommandWindow(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
+    c.setFastPath((opcode, itt, header, at, placed, dataLength) => c === this.connection && this.fastPdu(opcode, itt, header, at, placed, dataLength));
     c.on('pdu', (pdu: ReceivedPdu) => this.receive(c, pdu));
     c.on('error', (error: Error) => this.connectionLost(c, error));
     c.on('close', () => this.connectionLost(c, new Error('the connection closed')));
@@ -272,6 +290,7 @@ export class Session extends EventEmitter {
       if (task) this.fail(task, error);
     }
     for (const task of this.tasks.takeAll()) this.fail(task, error);
+    this.connection?.setFastPath(undefined);
     this.connection?.removeAllListeners('pdu');
     this.connection?.destroy();
   }
@@ -305,16 +324,21 @@ export class Session extends EventEmitter {
   private sendCommand(task: Task, cmdSN: number): void {
     task.cmdSN = cmdSN;
     const { command, buffer } = task;
-    const write = command.direction === 'write';
+    const connection = this.connection;
+    const header = connection.allocHeader();
+    if (command.direction !== 'write') {
+      const flags = ScsiCommandFlags.FINAL | ScsiCommandFlags.SIMPLE | (command.direction === 'read' ? ScsiCommandFlags.READ : 0);
+      encodeScsiCommand(header, flags, task.lun, task.itt, command.transferLength, cmdSN, this.expStatSN, command.cdb);
+      connection.sendEncoded(header);
+      return;
+    }
     const p = this.parameters;
-    const plan = write ? planUnsolicited(command.transferLength, p) : { immediate: 0, unsolicitedEnd: 0 };
-    this.connection.send({
-      opcode: Opcode.ScsiCommand, immediate: false, final: plan.unsolicitedEnd === plan.immediate,
-      read: command.direction === 'read', write, attr: 1, lun: task.lun, itt: task.itt,
-      expectedDataTransferLength: command.transferLength, cmdSN, expStatSN: this.expStatSN, cdb: command.cdb,
-    }, plan.immediate > 0 ? buffer!.subarray(0, plan.immediate) : undefined);
+    const plan = planUnsolicited(command.transferLength, p);
+    const flags = (plan.unsolicitedEnd === plan.immediate ? ScsiCommandFlags.FINAL : 0) | ScsiCommandFlags.WRITE | ScsiCommandFlags.SIMPLE;
+    encodeScsiCommand(header, flags, task.lun, task.itt, command.transferLength, cmdSN, this.expStatSN, command.cdb);
+    connection.sendEncoded(header, plan.immediate > 0 ? buffer!.subarray(0, plan.immediate) : undefined);
     if (plan.unsolicitedEnd > plan.immediate) {
-      sendDataOutSequence(this.connection, {
+      sendDataOutSequence(connection, {
         itt: task.itt, lun: task.lun, ttt: UNSOLICITED_TTT, buffer: buffer!, offset: plan.immediate,
         length: plan.unsolicitedEnd - plan.immediate, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: this.expStatSN,
       });
@@ -336,7 +360,7 @@ export class Session extends EventEmitter {
     return new Promise<number>((resolve, reject) => {
       const task: Task = {
         itt: 0, lun, command: { cdb: Buffer.alloc(0), direction: 'none', transferLength: 0 }, expDataSN: 0, tmf: true,
-        startedAt: performance.now(), resolve: (r) => resolve(r.status), reject,
+        startedAt: performance.now(), done: (r) => resolve(r.status), failed: reject,
       };
       task.itt = this.tasks.add(task);
       task.timer = setTimeout(() => {
@@ -430,6 +454,34 @@ export class Session extends EventEmitter {
       default:
         this.emit('warning', new PathError(`unexpected opcode 0x${bhs.opcode.toString(16)} in Full Feature Phase`, 'EREJECTED'));
     }
+  }
+
+  /**
+   * The hot path of receive(): a Data-In already placed in its task's buffer, or a SCSI Response without sense, for
+   * a command running normally, read straight from the header with no decoded BHS. Anything else (an error to
+   * report, sense to copy, a late PDU) returns false and takes the full path.
+   */
+  private fastPdu(opcode: number, itt: number, h: Buffer, o: number, placed: boolean, dataLength: number): boolean {
+    const isDataIn = opcode === Opcode.DataIn;
+    if (!isDataIn && (opcode !== Opcode.ScsiResponse || dataLength > 0 || h[o + 2] !== 0)) return false;
+    const task = this.tasks.get(itt);
+    if (task === undefined || task.aborted || task.tmf) return false;
+    const flags = h[o + 1];
+    if (isDataIn) {
+      if (dataLength > 0 && !placed) return false;
+      if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) + dataLength > task.command.transferLength) return false;
+      task.expDataSN++;
+    }
+    this.keepalive?.heard();
+    this.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
+    if (isDataIn && (flags & DATA_IN_STATUS) === 0) return true;
+    this.advanceStatSN(h.readUInt32BE(o + 24));
+    const status = h[o + 3];
+    const residual = h.readUInt32BE(o + 44);
+    const underflow = (flags & RESIDUAL_UNDERFLOW) !== 0;
+    const overflow = (flags & RESIDUAL_OVERFLOW) !== 0;
+    this.finish(task, status === 0 && residual === 0 && !underflow && !overflow ? GOOD_RESULT : { status, residual, underflow, overflow });
+    return true;
   }
 
   private dataIn(bhs: DataIn, pdu: ReceivedPdu): void {
@@ -544,10 +596,10 @@ export class Session extends EventEmitter {
 
   private finish(task: Task, result: CommandResult): void {
     this.release(task);
-    if (task.tmf) { task.resolve(result); return; }
+    if (task.tmf) { task.done(result); return; }
     const bytes = task.command.transferLength - (result.underflow ? result.residual : 0);
     this.stats.completed(task.command.direction, bytes, performance.now() - task.startedAt);
-    task.resolve(result);
+    task.done(result);
   }
 
   private fail(task: Task, error: Error): void {
@@ -556,7 +608,8 @@ export class Session extends EventEmitter {
     if (task.aborted) return; // its caller already got ETIMEDOUT
     task.aborted = true;
     if (!task.tmf) this.stats.failed();
-    task.reject(error);
+    // Later: a caller that re-submits must not land in a loop that is failing this session's tasks.
+    queueMicrotask(() => task.failed(error));
   }
 
   private release(task: Task): void {

@@ -1,29 +1,41 @@
-// Initiator Task Tags (RFC 7143 §11.2.1.8): unique among this session's outstanding tasks, never 0xffffffff.
-import { RESERVED_TAG } from '../wire/opcodes';
-
+// Initiator Task Tags (RFC 7143 §11.2.1.8): unique among this session's outstanding tasks, never 0xffffffff. Tags
+// are small integers reused once their task has ended, so the table is an array: no hash map to grow and shrink
+// under a stream of I/O. A tag stays taken while its task is in the table (an aborted one until the target answers).
 export class TaskTable<T> {
-  private readonly tasks = new Map<number, T>();
-  private nextTag = 1;
+  private readonly slots: Array<T | undefined> = [];
+  private readonly free: number[] = [];
+  private count = 0;
 
-  get size(): number { return this.tasks.size; }
+  get size(): number { return this.count; }
 
-  /** Stores `task` under a fresh tag and returns the tag. */
+  /** Stores `task` under a free tag and returns the tag (1, 2, ...). */
   add(task: T): number {
-    let tag = this.nextTag;
-    while (tag === RESERVED_TAG || this.tasks.has(tag)) tag = (tag + 1) >>> 0;
-    this.nextTag = (tag + 1) >>> 0;
-    this.tasks.set(tag, task);
+    const tag = this.free.length > 0 ? this.free.pop()! : this.slots.push(undefined);
+    this.slots[tag - 1] = task;
+    this.count++;
     return tag;
   }
 
-  get(tag: number): T | undefined { return this.tasks.get(tag); }
-  delete(tag: number): boolean { return this.tasks.delete(tag); }
-  values(): IterableIterator<T> { return this.tasks.values(); }
+  get(tag: number): T | undefined { return this.slots[tag - 1]; }
+
+  delete(tag: number): boolean {
+    if (this.slots[tag - 1] === undefined) return false;
+    this.slots[tag - 1] = undefined;
+    this.free.push(tag);
+    this.count--;
+    return true;
+  }
+
+  *values(): IterableIterator<T> {
+    for (const task of this.slots) if (task !== undefined) yield task;
+  }
 
   /** Every task, removed (the connection is gone). */
   takeAll(): T[] {
-    const all = [...this.tasks.values()];
-    this.tasks.clear();
+    const all = [...this.values()];
+    this.slots.length = 0;
+    this.free.length = 0;
+    this.count = 0;
     return all;
   }
 }

@@ -79,7 +79,8 @@ export class BhsError extends Error {
 
 // SAM LUN encoding (SAM-5 §4.7): peripheral device addressing below 256, flat space addressing up to 16383.
 export function encodeLun(lun: number, buf: Buffer, offset: number): void {
-  buf.fill(0, offset, offset + 8);
+  for (let i = offset; i < offset + 8; i++) buf[i] = 0; // fill() is a native call: dearer for 8 bytes
+
   if (lun < 256) {
     buf[offset + 1] = lun;
   } else if (lun < 0x4000) {
@@ -200,6 +201,20 @@ function w32(buf: Buffer, at: number, v: number): void { buf.writeUInt32BE(v >>>
 function w16(buf: Buffer, at: number, v: number): void { buf.writeUInt16BE(v, at); }
 function writeTargetSeq(buf: Buffer, o: number, p: TargetSeq): void {
   w32(buf, o + 24, p.statSN); w32(buf, o + 28, p.expCmdSN); w32(buf, o + 32, p.maxCmdSN);
+}
+
+/** SCSI Command flag bits (byte 1): Final, Read, Write, and the SIMPLE task attribute. */
+export const ScsiCommandFlags = { FINAL: 0x80, READ: 0x40, WRITE: 0x20, SIMPLE: 1 } as const;
+
+/** The SCSI Command BHS from its fields, without a BhsInit object: one per I/O on the session's hot path. */
+export function encodeScsiCommand(buf: Buffer, flags: number, lun: number, itt: number, expectedDataTransferLength: number, cmdSN: number, expStatSN: number, cdb: Buffer): void {
+  if (cdb.length > 16) throw new BhsError(`CDB of ${cdb.length} bytes needs an extended-CDB AHS`);
+  for (let i = 0; i < BHS_LENGTH; i++) buf[i] = 0;
+  buf[0] = Opcode.ScsiCommand;
+  buf[1] = flags;
+  encodeLun(lun, buf, 8);
+  w32(buf, 16, itt); w32(buf, 20, expectedDataTransferLength); w32(buf, 24, cmdSN); w32(buf, 28, expStatSN);
+  cdb.copy(buf, 32);
 }
 
 /** Writes `pdu` as 48 bytes at `offset` of `buf`; every byte of the BHS is written (reserved ones as 0). */

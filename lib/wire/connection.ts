@@ -2,10 +2,11 @@
 // It knows nothing of sessions or logins; the initiator's session layer and the embedded target both sit on it.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import type { BhsInit } from './bhs';
+import { BhsError, type BhsInit, encodeBhs } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
-import { Deframer, type DeframerRole, type DeframerStats, type ReceivedPdu } from './deframer';
-import { type Digests, framePdu } from './framer';
+import { Deframer, type DeframerRole, type DeframerStats, type FastPath, type ReceivedPdu } from './deframer';
+import { allocHeader, type Digests, frameInto } from './framer';
+import { BHS_LENGTH } from './opcodes';
 import { NativeSocket, type SocketEndpoints } from './native-socket';
 
 export interface PduConnectionOptions {
@@ -99,6 +100,9 @@ export class PduConnection extends EventEmitter {
   /** The MaxRecvDataSegmentLength we declared to the peer. */
   setMaxRecvDataSegmentLength(bytes: number): void { this.deframer.setMaxDataSegmentLength(bytes); }
 
+  /** A handler that sees PDUs before they are decoded and may consume them (Deframer FastPath); 'pdu' gets the rest. */
+  setFastPath(handler: FastPath | undefined): void { this.deframer.fastPath = handler; }
+
   /** Payload of Data-In (initiator) / Data-Out (target) for `itt` lands in `buffer` at its Buffer Offset. */
   registerTask(itt: number, buffer: Buffer): void { this.deframer.registerTask(itt, buffer); }
   unregisterTask(itt: number): void { this.deframer.unregisterTask(itt); }
@@ -110,12 +114,22 @@ export class PduConnection extends EventEmitter {
    * (wait for 'drain' before sending much more).
    */
   send(bhs: BhsInit, data?: Buffer | readonly Buffer[], ahs?: Buffer): boolean {
-    const segments = data === undefined ? [] : Buffer.isBuffer(data) ? [data] : data;
-    const wire = framePdu(bhs, segments, this.digests, ahs);
-    for (const buffer of wire) {
-      this.outbox.push(buffer);
-      this.sent.bytes += buffer.length;
-    }
+    const ahsLength = ahs?.length ?? 0;
+    if (ahs && (ahsLength % 4 !== 0 || ahsLength > 1020)) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
+    const header = allocHeader(this.digests, ahsLength);
+    encodeBhs(bhs, header, 0);
+    if (ahs) ahs.copy(header, BHS_LENGTH);
+    return this.queue(header, ahsLength, data);
+  }
+
+  /** A header buffer (allocHeader) for sendEncoded(), sized for this connection's digests. */
+  allocHeader(): Buffer { return allocHeader(this.digests); }
+
+  /** send() for a BHS the caller wrote into `header` itself (the hot path's SCSI Commands), without AHS. */
+  sendEncoded(header: Buffer, data?: Buffer): boolean { return this.queue(header, 0, data); }
+
+  private queue(header: Buffer, ahsLength: number, data: Buffer | readonly Buffer[] | undefined): boolean {
+    this.sent.bytes += frameInto(this.outbox, header, ahsLength, data, this.digests);
     this.sent.pdus++;
     if (!this.flushScheduled) {
       // Everything sent in this tick leaves in one writev: at queue depth 32 a write syscall per command costs more

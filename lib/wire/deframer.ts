@@ -29,6 +29,13 @@ export interface DeframerStats {
 }
 
 const enum Placement { None = 0, Input = 1, Segment = 2, Task = 3 }
+
+/**
+ * Sees each PDU before it is decoded, straight from the received header (`headers` at `offset`); returns true when
+ * it consumed the PDU, which then gets no ReceivedPdu. `placed`: the payload is already in the task buffer. The
+ * header bytes are valid only during the call.
+ */
+export type FastPath = (opcode: number, itt: number, headers: Buffer, offset: number, placed: boolean, dataLength: number) => boolean;
 const EVENT_WORDS = 8;
 
 export class Deframer {
@@ -52,6 +59,8 @@ export class Deframer {
   };
   private readonly tasks = new Map<number, Buffer>();
   private failure: ProtocolError | null = null;
+  /** Set by the layer above for its hot PDUs (the session's Data-In and SCSI Responses). */
+  fastPath: FastPath | undefined;
   private plannedTaskRead = false;
 
   constructor(role: DeframerRole, readonly onPdu: (pdu: ReceivedPdu) => void, stagingSize = 256 * 1024) {
@@ -115,6 +124,7 @@ export class Deframer {
       const placement = events[e + 4];
       const dataOffset = events[e + 5];
       const dataLength = events[e + 6];
+      if (this.fastPath !== undefined && this.fastPath(events[e], events[e + 1], this.headers, headerOffset, placement === Placement.Task, dataLength)) continue;
       const bhs = decodeBhs(this.headers, headerOffset);
       const ahs = headerLength > BHS_LENGTH ? Buffer.from(this.headers.subarray(headerOffset + BHS_LENGTH, headerOffset + headerLength)) : null;
       let data: Buffer | null = null;

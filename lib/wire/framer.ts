@@ -10,37 +10,55 @@ export interface Digests {
 }
 
 const PADDING = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)];
+const NO_DATA: readonly Buffer[] = [];
+
+/** A header buffer for a BHS and `ahsLength` bytes of AHS, with room for the header digest. */
+export function allocHeader(digests: Digests, ahsLength = 0): Buffer {
+  return Buffer.allocUnsafe(BHS_LENGTH + ahsLength + (digests.headerDigest ? 4 : 0));
+}
 
 export function framePdu(bhs: BhsInit, data: readonly Buffer[], digests: Digests, ahs?: Buffer): Buffer[] {
-  let dataLength = 0;
-  for (const segment of data) dataLength += segment.length;
   const ahsLength = ahs?.length ?? 0;
-  if (dataLength > 0xffffff) throw new BhsError(`a data segment of ${dataLength} bytes does not fit DataSegmentLength`);
-  const header = Buffer.allocUnsafe(BHS_LENGTH + ahsLength + (digests.headerDigest ? 4 : 0));
+  if (ahs && (ahsLength % 4 !== 0 || ahsLength > 1020)) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
+  const header = allocHeader(digests, ahsLength);
   encodeBhs(bhs, header, 0);
-  // The framing lengths come from what is actually sent, whatever the caller's BHS says (no object copy per PDU).
+  if (ahs) ahs.copy(header, BHS_LENGTH);
+  const wire: Buffer[] = [];
+  frameInto(wire, header, ahsLength, data, digests);
+  return wire;
+}
+
+/**
+ * Appends one PDU to `out`: `header` holds its BHS (and `ahsLength` bytes of AHS after it) and room for the header
+ * digest (allocHeader). The framing lengths come from what is actually sent, whatever the BHS says. Returns the bytes.
+ */
+export function frameInto(out: Buffer[], header: Buffer, ahsLength: number, data: Buffer | readonly Buffer[] | undefined, digests: Digests): number {
+  const segments = data === undefined ? NO_DATA : Buffer.isBuffer(data) ? [data] : data;
+  let dataLength = 0;
+  for (const segment of segments) dataLength += segment.length;
+  if (dataLength > 0xffffff) throw new BhsError(`a data segment of ${dataLength} bytes does not fit DataSegmentLength`);
   header[4] = ahsLength / 4;
-  header.writeUIntBE(dataLength, 5, 3);
-  if (ahs) {
-    if (ahsLength % 4 !== 0 || ahsLength > 1020) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
-    ahs.copy(header, BHS_LENGTH);
-  }
+  header[5] = dataLength >> 16;
+  header[6] = (dataLength >> 8) & 0xff;
+  header[7] = dataLength & 0xff;
   if (digests.headerDigest) writeDigest(header, BHS_LENGTH + ahsLength, crc32c(header.subarray(0, BHS_LENGTH + ahsLength)));
-  const wire: Buffer[] = [header];
-  if (dataLength === 0) return wire;
+  out.push(header);
+  if (dataLength === 0) return header.length;
 
   let crc = 0;
-  for (const segment of data) {
+  for (const segment of segments) {
     if (segment.length === 0) continue;
-    wire.push(segment);
+    out.push(segment);
     if (digests.dataDigest) crc = crc32c(segment, crc);
   }
   const padding = PADDING[(4 - (dataLength % 4)) % 4];
-  if (padding.length) wire.push(padding);
+  if (padding.length) out.push(padding);
+  let bytes = header.length + dataLength + padding.length;
   if (digests.dataDigest) {
     const digest = Buffer.allocUnsafe(4);
     writeDigest(digest, 0, crc32c(padding, crc)); // the digest covers the padding too
-    wire.push(digest);
+    out.push(digest);
+    bytes += 4;
   }
-  return wire;
+  return bytes;
 }
