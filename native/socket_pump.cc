@@ -43,10 +43,13 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
                                               InstanceMethod("writev", &SocketPump::Writev),
                                               InstanceMethod("end", &SocketPump::End),
                                               InstanceMethod("destroy", &SocketPump::Destroy),
+                                              InstanceMethod("setReading", &SocketPump::SetReading),
                                           }));
   }
 
-  // new SocketPump(fd, deframer, onRead(result), onDrain(), onClose(code | null, message | null))
+  // new SocketPump(fd, deframer, onRead(result), onDrain(), onClose(code | null, message | null), coalesce)
+  // `coalesce`: wakeups wait for half the registered task payload. Right for an initiator, whose registered reads
+  // are all coming; not for a target, which registers a write's whole buffer before its R2Ts ask for the data.
   // `fd` is a connected non-blocking TCP socket that Node opened: the pump works on its own duplicate (closed on
   // destroy or close), so Node may close its handle at once.
   explicit SocketPump(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketPump>(info), context_(info.Env(), "iscsi-mpio:socket") {
@@ -58,6 +61,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     on_read_ = Napi::Persistent(info[2].As<Napi::Function>());
     on_drain_ = Napi::Persistent(info[3].As<Napi::Function>());
     on_close_ = Napi::Persistent(info[4].As<Napi::Function>());
+    coalesce_ = info[5].ToBoolean();
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
     poll_ = new uv_poll_t;
@@ -172,6 +176,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
 
   // Sets the socket's low-water mark from the payload still expected, before the loop sleeps again.
   void Coalesce() {
+    if (!coalesce_) return;
     const size_t expected = stalled_ ? 0 : deframer_->deframer().registered_bytes();
     size_t mark = std::min(expected / kCoalesceDivisor, kMaxLowWater);
     // Powers of two: a setsockopt only when the load changes, not whenever one task ends.
@@ -189,7 +194,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   // (a target working on long commands must not cost a timer wakeup every millisecond).
   static void OnCoalesceTimeout(uv_timer_t* timer) {
     auto* self = static_cast<SocketPump*>(timer->data);
-    if (self->closed_) return;
+    if (self->closed_ || !self->reading_) return;
     self->stalled_ = true;
     self->ReadAvailable();
   }
@@ -310,6 +315,12 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     if (pending_.empty()) shutdown(fd_, SHUT_WR);
   }
 
+  // setReading(false): stop reading (the peer sees a hung process; TCP stays up); true: read again.
+  void SetReading(const Napi::CallbackInfo& info) {
+    reading_ = info[0].ToBoolean();
+    Watch();
+  }
+
   // Stops watching and closes the fd; no callback follows.
   void Destroy(const Napi::CallbackInfo&) { Shut(); }
 
@@ -317,7 +328,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
 
   void Watch() {
     if (closed_) return;
-    const int events = UV_READABLE | (pending_.empty() ? 0 : UV_WRITABLE);
+    const int events = (reading_ ? UV_READABLE : 0) | (pending_.empty() ? 0 : UV_WRITABLE);
     if (events == watching_) return;
     watching_ = events;
     uv_poll_start(poll_, events, OnPoll);
@@ -371,7 +382,9 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   uv_timer_t* timer_ = nullptr;
   int watching_ = 0;
   int low_water_ = 1;
-  bool stalled_ = false;  // the coalescing delay ran out: no low-water mark until the next readable event
+  bool stalled_ = false;
+  bool coalesce_ = false;
+  bool reading_ = true;  // the coalescing delay ran out: no low-water mark until the next readable event
   bool closed_ = false;
   bool ending_ = false;
   bool write_failed_ = false;

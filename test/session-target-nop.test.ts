@@ -175,7 +175,7 @@ describe('session ↔ embedded target: NOP-In / NOP-Out', function () {
     const failed = new Promise<number>((resolve) => device.session.on('state', (s: SessionState) => { if (s === 'failed') resolve(Date.now()); }));
     await device.read(0, 1); // the session heard the target just now
     // The target process hangs: it reads nothing more from this connection (TCP itself stays up).
-    c.pdu.socket!.pause();
+    c.pdu.setReading(false);
     const frozenAt = Date.now();
     const pending = device.read(8, 8).then(() => 'completed', (e: unknown) => e);
     const failedAt = await failed;

@@ -7,7 +7,7 @@ import { connectBound, type ConnectOptions } from './bound-socket';
 import { Deframer, type DeframerRole, type DeframerStats, type FastPath, type ReceivedPdu } from './deframer';
 import { allocHeader, type Digests, frameInto } from './framer';
 import { BHS_LENGTH } from './opcodes';
-import { NativeSocket, type SocketEndpoints } from './native-socket';
+import { NativeSocket } from './native-socket';
 
 export interface PduConnectionOptions {
   role: DeframerRole;
@@ -26,10 +26,7 @@ export interface SendStats {
  */
 export class PduConnection extends EventEmitter {
   readonly deframer: Deframer;
-  /** The Node socket of an accepted (target-side) connection; initiator connections run on a NativeSocket. */
-  readonly socket: net.Socket | undefined;
-  private readonly nativeSocket: NativeSocket | undefined;
-  private readonly endpoints: SocketEndpoints;
+  private readonly socket: NativeSocket;
   private readonly digests: Digests = { headerDigest: false, dataDigest: false };
   private readonly sent: SendStats = { pdus: 0, bytes: 0 };
   /** What this tick sent, written with one writev when the tick ends. */
@@ -39,54 +36,39 @@ export class PduConnection extends EventEmitter {
   private closed = false;
   private destroyed = false;
 
-  private constructor(deframer: Deframer, transport: { socket: net.Socket } | { connected: net.Socket }) {
+  /** Takes over a socket Node connected or accepted (NativeSocket). */
+  private constructor(deframer: Deframer, socket: net.Socket, coalesce: boolean) {
     super();
     this.deframer = deframer;
-    if ('connected' in transport) {
-      this.nativeSocket = new NativeSocket(transport.connected, deframer, {
-        read: (result) => {
-          deframer.delivered(result);
-          if (deframer.error) this.fail(deframer.error);
-        },
-        drain: () => {
-          this.waitingForDrain = false;
-          this.emit('drain');
-        },
-        close: (error) => {
-          if (error) this.fail(error);
-          else this.markClosed();
-        },
-      });
-      this.endpoints = this.nativeSocket.endpoints;
-      return;
-    }
-    const socket = transport.socket;
-    this.socket = socket;
-    this.endpoints = socket;
-    socket.on('data', (chunk: Buffer) => {
-      deframer.feed(chunk);
-      if (deframer.error) this.fail(deframer.error);
-    });
-    socket.on('error', (error) => this.fail(error));
-    socket.on('close', () => this.markClosed());
-    socket.on('drain', () => {
-      this.waitingForDrain = false;
-      this.emit('drain');
-    });
+    socket.setNoDelay(true);
+    this.socket = new NativeSocket(socket, deframer, {
+      read: (result) => {
+        deframer.delivered(result);
+        if (deframer.error) this.fail(deframer.error);
+      },
+      drain: () => {
+        this.waitingForDrain = false;
+        this.emit('drain');
+      },
+      close: (error) => {
+        if (error) this.fail(error);
+        else this.markClosed();
+      },
+    }, coalesce);
   }
 
   /** Initiator side: connects from the chosen adapter; reads land in staging or straight in task buffers. */
   static async connect(options: ConnectOptions & PduConnectionOptions): Promise<PduConnection> {
     const deframer = new Deframer(options.role, (pdu) => connection.receive(pdu), options.stagingSize);
-    const connection: PduConnection = new PduConnection(deframer, { connected: await connectBound(options) });
+    // An initiator's registered reads are all coming: wakeups can wait for half of them.
+    const connection: PduConnection = new PduConnection(deframer, await connectBound(options), true);
     return connection;
   }
 
-  /** Target side: a socket accepted by a net.Server, fed by its 'data' events. */
+  /** Target side: a socket accepted by a net.Server. */
   static accept(socket: net.Socket, options: PduConnectionOptions): PduConnection {
     const deframer = new Deframer(options.role, (pdu) => connection.receive(pdu), options.stagingSize);
-    const connection: PduConnection = new PduConnection(deframer, { socket });
-    socket.setNoDelay(true);
+    const connection: PduConnection = new PduConnection(deframer, socket, false);
     return connection;
   }
 
@@ -145,22 +127,17 @@ export class PduConnection extends EventEmitter {
     const buffers = this.outbox;
     if (buffers.length === 0 || this.closed) return;
     this.outbox = [];
-    if (this.nativeSocket) {
-      if (!this.nativeSocket.writev(buffers)) this.waitingForDrain = true;
-      return;
-    }
-    const socket = this.socket!;
-    socket.cork();
-    for (const buffer of buffers) socket.write(buffer);
-    socket.uncork();
-    if (socket.writableNeedDrain) this.waitingForDrain = true;
+    if (!this.socket.writev(buffers)) this.waitingForDrain = true;
   };
 
   get isClosed(): boolean { return this.closed; }
-  get localAddress(): string | undefined { return this.endpoints.localAddress; }
-  get localPort(): number | undefined { return this.endpoints.localPort; }
-  get remoteAddress(): string | undefined { return this.endpoints.remoteAddress; }
-  get remotePort(): number | undefined { return this.endpoints.remotePort; }
+  get localAddress(): string | undefined { return this.socket.endpoints.localAddress; }
+  get localPort(): number | undefined { return this.socket.endpoints.localPort; }
+  get remoteAddress(): string | undefined { return this.socket.endpoints.remoteAddress; }
+  get remotePort(): number | undefined { return this.socket.endpoints.remotePort; }
+
+  /** Stops reading from the socket, or starts again: the peer sees a process that hung (fault injection). */
+  setReading(reading: boolean): void { this.socket.setReading(reading); }
 
   stats(): { received: DeframerStats; sent: SendStats } {
     return { received: this.deframer.stats(), sent: { ...this.sent } };
@@ -169,18 +146,13 @@ export class PduConnection extends EventEmitter {
   /** Graceful: flushes what was sent, then closes. */
   close(): void {
     this.flush();
-    if (this.nativeSocket) this.nativeSocket.end();
-    else this.socket!.end();
+    this.socket.end();
   }
 
   destroy(error?: Error): void {
-    if (this.socket) {
-      this.socket.destroy(error);
-      return;
-    }
     if (this.destroyed) return;
     this.destroyed = true;
-    this.nativeSocket!.destroy();
+    this.socket.destroy();
     // Like a Node socket: 'error' and 'close' come after the current tick.
     process.nextTick(() => {
       if (error && this.listenerCount('error') > 0) this.emit('error', error);

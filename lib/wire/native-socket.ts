@@ -1,7 +1,8 @@
-// An initiator connection's socket once connected: the addon's pump (native/socket_pump.cc) reads into the deframer
-// and writes each tick's PDUs with one sendmsg, on the JS thread but without Node's stream layer, which cost more
-// JavaScript per read and per write than a 4 KiB I/O itself. Node still makes the connection (connectBound: lookup,
-// timeout, typed errors); the pump then works on a duplicate of the fd and Node's socket is closed.
+// A PDU connection's socket once Node has connected (initiator) or accepted (target) it: the addon's pump
+// (native/socket_pump.cc) reads into the deframer and writes each tick's PDUs with one sendmsg, on the JS thread but
+// without Node's stream layer, which cost more JavaScript per read and per write than a 4 KiB I/O itself. Node still
+// makes the connection (connectBound: lookup, timeout, typed errors); the pump then works on a duplicate of the fd
+// and Node's socket is closed.
 import type net from 'node:net';
 import { native } from '../native';
 import type { Deframer } from './deframer';
@@ -26,19 +27,23 @@ interface SocketPump {
   writev(buffers: Buffer[]): boolean;
   end(): void;
   destroy(): void;
+  setReading(reading: boolean): void;
 }
 
 export class NativeSocket {
   readonly endpoints: SocketEndpoints;
   private readonly pump: SocketPump;
 
-  /** Takes over `socket` (connected by Node): from here on the pump does all I/O; Node's handle is closed. */
-  constructor(socket: net.Socket, deframer: Deframer, events: NativeSocketEvents) {
+  /**
+   * Takes over `socket` (connected by Node): from here on the pump does all I/O; Node's handle is closed.
+   * `coalesce`: wake only once half the payload of the registered tasks has come (an initiator's reads).
+   */
+  constructor(socket: net.Socket, deframer: Deframer, events: NativeSocketEvents, coalesce: boolean) {
     this.endpoints = { localAddress: socket.localAddress, localPort: socket.localPort, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
     const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
     this.pump = new native.SocketPump(fd, deframer.binding, events.read, events.drain, (code: string | null, message: string | null) => {
       events.close(code === null ? undefined : Object.assign(new Error(message ?? code), { code }));
-    });
+    }, coalesce);
     socket.destroy();
   }
 
@@ -46,6 +51,8 @@ export class NativeSocket {
   writev(buffers: Buffer[]): boolean { return this.pump.writev(buffers); }
   /** Shuts the write side once everything queued is sent; close() follows when the peer closes. */
   end(): void { this.pump.end(); }
+  /** Stops (false) or resumes reading; writing goes on. */
+  setReading(reading: boolean): void { this.pump.setReading(reading); }
   /** Stops all I/O and closes the fd at once. */
   destroy(): void { this.pump.destroy(); }
 }
