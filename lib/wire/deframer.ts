@@ -85,7 +85,10 @@ export class Deframer {
     if (this.tasks.delete(itt)) this.binding.unregisterTask(itt);
   }
 
-  /** Where the next socket read must land: a task buffer slice or (part of) the staging buffer. */
+  /**
+   * Where the next read must land: a task buffer slice or (part of) the staging buffer. The socket pump plans its
+   * reads natively; this and commitRead() do the same from JS, for tests and benchmarks of the planning.
+   */
   nextReadBuffer(): Buffer {
     this.binding.planRead();
     const [intoTask, itt, offset, length] = this.plan;
@@ -102,7 +105,7 @@ export class Deframer {
   /** The socket pump read into this deframer and it completed PDUs: `result` as the native commit returned it. */
   delivered(result: number): void { this.deliver(result, this.staging); }
 
-  /** Parses bytes already in memory (Node 'data' chunks, tests, benchmarks); data views point into `chunk`. */
+  /** Parses bytes already in memory (tests, benchmarks); data views point into `chunk`. */
   feed(chunk: Buffer): void {
     const step = this.staging.length;
     for (let at = 0; at < chunk.length && !this.failure; at += step) {
