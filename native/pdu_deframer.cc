@@ -290,6 +290,10 @@ bool Deframer::FinishPdu() {
       gather_ = std::vector<uint8_t>();
     }
   }
+  // An initiator's command ends with its status (a Data-In with S, or the SCSI Response): nothing more is placed for
+  // it, so its task goes now; the caller learns it from the event instead of making a call per I/O to say it.
+  const bool ends_command = opcode_ == 0x21 || (opcode_ == 0x25 && (header_[1] & 0x01) != 0);
+  if (role_ == DeframerRole::kInitiator && ends_command && UnregisterTask(itt_)) event.task_ended = 1;
   events_.push_back(event);
   stats_.pdus++;
 

@@ -48,7 +48,7 @@ struct PduEvent {
   uint32_t placement;      // DataPlacement
   uint32_t data_offset;
   uint32_t data_length;
-  uint32_t reserved;
+  uint32_t task_ended;     // 1: this PDU carried the command's status and its task was unregistered (initiator)
 };
 static_assert(sizeof(PduEvent) == 32, "PduEvent is shared with JS as 8 x uint32");
 
@@ -85,7 +85,8 @@ class Deframer {
   void SetPlacementThreshold(uint32_t bytes) { placement_threshold_ = bytes; }
 
   // Data-In (initiator) / Data-Out (target) payload for `itt` goes to [data, data+length) at its Buffer Offset.
-  // The memory must stay valid until UnregisterTask.
+  // The memory must stay valid until UnregisterTask, or (initiator) until the PDU with the command's status, which
+  // unregisters the task itself and says so in its event (task_ended).
   void RegisterTask(uint32_t itt, uint8_t* data, size_t length);
   bool UnregisterTask(uint32_t itt);
   // Bytes of the registered task buffers: the payload the peer is expected to send for the tasks outstanding.

@@ -127,13 +127,21 @@ export class Deframer {
       const placement = events[e + 4];
       const dataOffset = events[e + 5];
       const dataLength = events[e + 6];
-      if (this.fastPath !== undefined && this.fastPath(events[e], events[e + 1], this.headers, headerOffset, placement === Placement.Task, dataLength)) continue;
+      const itt = events[e + 1];
+      // The PDU with a command's status unregistered its task natively (PduEvent.task_ended): forget it here too, so
+      // that unregisterTask() needs no native call. The buffer stays at hand for this PDU's payload view.
+      let taskBuffer: Buffer | undefined;
+      if (events[e + 7] === 1) {
+        taskBuffer = this.tasks.get(itt);
+        this.tasks.delete(itt);
+      }
+      if (this.fastPath !== undefined && this.fastPath(events[e], itt, this.headers, headerOffset, placement === Placement.Task, dataLength)) continue;
       const bhs = decodeBhs(this.headers, headerOffset);
       const ahs = headerLength > BHS_LENGTH ? Buffer.from(this.headers.subarray(headerOffset + BHS_LENGTH, headerOffset + headerLength)) : null;
       let data: Buffer | null = null;
       if (placement === Placement.Input) data = input.subarray(dataOffset, dataOffset + dataLength);
       else if (placement === Placement.Segment) data = this.binding.takeSegment(dataOffset);
-      else if (placement === Placement.Task) data = this.tasks.get(events[e + 1])?.subarray(dataOffset, dataOffset + dataLength) ?? null;
+      else if (placement === Placement.Task) data = (taskBuffer ?? this.tasks.get(itt))?.subarray(dataOffset, dataOffset + dataLength) ?? null;
       this.onPdu({ bhs, ahs, data, placed: placement === Placement.Task });
     }
     if (result < 0 && !this.failure) {
