@@ -33,7 +33,8 @@ constexpr size_t kMinStagingRead = 16 * 1024;
 // (at most kMaxLowWater) has arrived, and kMaxCoalesceDelayMs bounds how long a smaller remainder may wait.
 constexpr size_t kCoalesceDivisor = 2;
 constexpr size_t kMaxLowWater = 256 * 1024;
-constexpr uint64_t kMaxCoalesceDelayMs = 1;
+// libuv's loop clock counts whole milliseconds, so a 1 ms timer may fire at once; 2 ms means 1 to 2 ms.
+constexpr uint64_t kMaxCoalesceDelayMs = 2;
 
 class SocketPump : public Napi::ObjectWrap<SocketPump> {
  public:
@@ -130,6 +131,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     const size_t staging_length = deframer_->staging_length();
     size_t used = 0;  // staging bytes this batch's events may point into
     bool ok = true;
+    read_bytes_ = 0;
     for (int i = 0; i < kMaxReadsPerEvent && !closed_; i++) {
       ReadPlan plan = deframer.PlanRead(staging_length - used);
       if (!plan.into_task && staging_length - used < kMinStagingRead) {
@@ -154,6 +156,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
         return;
       }
       const size_t got = static_cast<size_t>(n);
+      read_bytes_ += got;
       if (plan.into_task) {
         ok = deframer.CommitTaskRead(std::min(got, plan.length));
         if (ok && got > plan.length) {
@@ -190,13 +193,15 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     else uv_timer_stop(timer_);
   }
 
-  // Less than the mark came within the delay: take what is there, and wake for every byte until data flows again
-  // (a target working on long commands must not cost a timer wakeup every millisecond).
+  // Less than the mark came within the delay: take what is there. When nothing at all came, wake for every byte
+  // until data flows again (a target working on long commands must not cost a timer wakeup every 2 ms).
   static void OnCoalesceTimeout(uv_timer_t* timer) {
     auto* self = static_cast<SocketPump*>(timer->data);
     if (self->closed_ || !self->reading_) return;
-    self->stalled_ = true;
     self->ReadAvailable();
+    if (self->closed_ || self->read_bytes_ > 0) return;
+    self->stalled_ = true;
+    self->Coalesce();
   }
 
   // Hands the batch to JS. False when the pump closed meanwhile (JS destroyed it, or the batch did not fit).
@@ -383,6 +388,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   int watching_ = 0;
   int low_water_ = 1;
   bool stalled_ = false;
+  size_t read_bytes_ = 0;  // what the last ReadAvailable() read
   bool coalesce_ = false;
   bool reading_ = true;  // the coalescing delay ran out: no low-water mark until the next readable event
   bool closed_ = false;

@@ -195,7 +195,7 @@ describe('PduConnection initiator socket (native pump)', () => {
     }
   });
 
-  it('coalesces wakeups under load, yet a response below the low-water mark waits only about a millisecond', async () => {
+  it('coalesces wakeups under load, yet a response below the low-water mark waits only a couple of milliseconds', async () => {
     const { server, initiator, target } = await pair(false);
     try {
       // 32 reads of 64 KiB outstanding: the pump asks the kernel to wake it only after 256 KiB.
