@@ -32,7 +32,7 @@ constexpr size_t kMinStagingRead = 16 * 1024;
 // Wakeup coalescing: with many reads outstanding the socket reports readable only once half of their payload
 // (at most kMaxLowWater) has arrived, and kMaxCoalesceDelayMs bounds how long a smaller remainder may wait.
 constexpr size_t kCoalesceDivisor = 2;
-constexpr size_t kMaxLowWater = 256 * 1024;
+constexpr size_t kMaxLowWater = 512 * 1024;
 // libuv's loop clock counts whole milliseconds, so a 1 ms timer may fire at once; 2 ms means 1 to 2 ms.
 constexpr uint64_t kMaxCoalesceDelayMs = 2;
 
