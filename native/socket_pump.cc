@@ -361,16 +361,16 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     Unref();
   }
 
-  // libuv must be done with the handle before the fd closes (docs.libuv.org poll: never close a polled fd).
+  // The fd closes now, so the connection is gone when destroy() returns (netstat must not list a closed session);
+  // that is safe once the poll is stopped (docs.libuv.org poll: never close an fd while it is polled). The handles
+  // themselves are freed when libuv is done with them.
   void ReleaseHandle() {
     uv_close(reinterpret_cast<uv_handle_t*>(timer_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
     timer_ = nullptr;
-    poll_->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd_));
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) {
-      close(static_cast<int>(reinterpret_cast<intptr_t>(handle->data)));
-      delete reinterpret_cast<uv_poll_t*>(handle);
-    });
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
     poll_ = nullptr;
+    close(fd_);
+    fd_ = -1;
   }
 
   // Calls into JS from a libuv callback: microtasks and nextTicks run after it, and a throw is reported as uncaught.
