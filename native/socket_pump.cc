@@ -1,7 +1,7 @@
-// The initiator's socket I/O on the JS thread without Node's stream machinery (native.md §2.1 option A). A uv_poll
-// watches the connected fd. Each readable event reads in a loop wherever the deframer plans (staging, or straight
-// into a task buffer) and hands each read's complete PDUs to JS in one call. Writes are one sendmsg per JS flush; a
-// remainder the kernel did not take is queued, its buffers pinned, until the socket is writable again.
+// A PDU connection's socket I/O, initiator or target, on the JS thread without Node's stream machinery (native.md
+// §2.1 option A). A uv_poll watches the connected fd. Each readable event reads in a loop wherever the deframer
+// plans (staging, or straight into a task buffer) and hands everything completed to JS in one call. Writes are one
+// sendmsg per JS flush; a remainder the kernel did not take is queued, its buffers pinned, until it is writable.
 // Why: Node's stream layer costs several microseconds of JS per read and per write, more than a 4 KiB I/O itself.
 // Wakeups are coalesced like a NIC's interrupts (SO_RCVLOWAT, bounded by a timer): on loopback at queue depth 32
 // waking for every response or two cost more CPU than everything else per I/O.
