@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Initiator } from '../lib/initiator';
 import { LoginError } from '../lib/protocol/login-status';
 import { AuthenticationError, ChapAlgorithm } from '../lib/protocol/chap';
+import { readCommand, vpdInquiryCommand } from '../lib/scsi/commands';
 import type { LunDevice } from '../lib/session/lun-device';
 import { loopbackPortal, requireTools, Tgtd } from './support/tgtd';
 
@@ -60,6 +61,23 @@ describe('interop with tgtd and libiscsi', function () {
       const listed = [...block.matchAll(/Lun:(\d+)/g)].map((m) => Number(m[1])).sort();
       assert.deepEqual(luns, listed);
       assert.deepEqual(listed, [0, 1, 2]);
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('reports a short Data-In as an underflow with its residual, and a full one as GOOD without residual', async () => {
+    const device = await initiator.connect({ target: `${IQN}:plain`, portal, lun: 1 });
+    try {
+      const session = device.paths[0].session;
+      const page = Buffer.alloc(1024);
+      const short = await session.execute(1, vpdInquiryCommand(0x80, 1024), page);
+      const sent = 4 + page.readUInt16BE(2); // the VPD page's own length
+      assert.equal(short.status, 0);
+      assert.ok(short.underflow && !short.overflow, 'the target sent less than the allocation length');
+      assert.equal(short.residual, 1024 - sent);
+      const full = await session.execute(1, readCommand(0, 8, 512), Buffer.alloc(4096));
+      assert.deepEqual({ ...full }, { status: 0, residual: 0, underflow: false, overflow: false });
     } finally {
       await device.close();
     }
