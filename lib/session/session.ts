@@ -112,8 +112,10 @@ const REJECT_WAITING_FOR_LOGOUT = 0x0c;
 const DATA_IN_STATUS = 0x01;
 const RESIDUAL_UNDERFLOW = 0x02;
 const RESIDUAL_OVERFLOW = 0x04;
-/** Most commands end like this: one shared result instead of an object per I/O. */
+/** Most commands end GOOD without residual: one shared result for them instead of an object per I/O. */
 const GOOD_RESULT: CommandResult = Object.freeze({ status: 0, residual: 0, underflow: false, overflow: false });
+const resultOf = (status: number, residual: number, underflow: boolean, overflow: boolean): CommandResult =>
+  (status === 0 && residual === 0 && !underflow && !overflow ? GOOD_RESULT : { status, residual, underflow, overflow });
 
 /** The first `length` bytes of `buffer`: the buffer itself when that is all of it (no view to allocate per I/O). */
 const exactly = (buffer: Buffer, length: number): Buffer => (buffer.length === length ? buffer : buffer.subarray(0, length));
@@ -476,11 +478,7 @@ export class Session extends EventEmitter {
     this.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
     if (isDataIn && (flags & DATA_IN_STATUS) === 0) return true;
     this.advanceStatSN(h.readUInt32BE(o + 24));
-    const status = h[o + 3];
-    const residual = h.readUInt32BE(o + 44);
-    const underflow = (flags & RESIDUAL_UNDERFLOW) !== 0;
-    const overflow = (flags & RESIDUAL_OVERFLOW) !== 0;
-    this.finish(task, status === 0 && residual === 0 && !underflow && !overflow ? GOOD_RESULT : { status, residual, underflow, overflow });
+    this.finish(task, resultOf(h[o + 3], h.readUInt32BE(o + 44), (flags & RESIDUAL_UNDERFLOW) !== 0, (flags & RESIDUAL_OVERFLOW) !== 0));
     return true;
   }
 
@@ -496,7 +494,7 @@ export class Session extends EventEmitter {
     task.expDataSN++;
     if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer, bhs.bufferOffset);
     if (bhs.hasStatus) {
-      this.finish(task, { status: bhs.status, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow });
+      this.finish(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow));
     }
   }
 

@@ -2,11 +2,10 @@
 // It knows nothing of sessions or logins; the initiator's session layer and the embedded target both sit on it.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { BhsError, type BhsInit, encodeBhs } from './bhs';
+import type { BhsInit } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
 import { Deframer, type DeframerRole, type DeframerStats, type FastPath, type ReceivedPdu } from './deframer';
-import { allocHeader, type Digests, frameInto } from './framer';
-import { BHS_LENGTH } from './opcodes';
+import { allocHeader, type Digests, encodeHeader, frameInto } from './framer';
 import { NativeSocket } from './native-socket';
 
 export interface PduConnectionOptions {
@@ -96,12 +95,7 @@ export class PduConnection extends EventEmitter {
    * (wait for 'drain' before sending much more).
    */
   send(bhs: BhsInit, data?: Buffer | readonly Buffer[], ahs?: Buffer): boolean {
-    const ahsLength = ahs?.length ?? 0;
-    if (ahs && (ahsLength % 4 !== 0 || ahsLength > 1020)) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
-    const header = allocHeader(this.digests, ahsLength);
-    encodeBhs(bhs, header, 0);
-    if (ahs) ahs.copy(header, BHS_LENGTH);
-    return this.queue(header, ahsLength, data);
+    return this.queue(encodeHeader(bhs, this.digests, ahs), ahs?.length ?? 0, data);
   }
 
   /** A header buffer (allocHeader) for sendEncoded(), sized for this connection's digests. */

@@ -18,14 +18,19 @@ export function allocHeader(digests: Digests, ahsLength = 0): Buffer {
 }
 
 export function framePdu(bhs: BhsInit, data: readonly Buffer[], digests: Digests, ahs?: Buffer): Buffer[] {
+  const wire: Buffer[] = [];
+  frameInto(wire, encodeHeader(bhs, digests, ahs), ahs?.length ?? 0, data, digests);
+  return wire;
+}
+
+/** The header of `bhs` with its AHS, in a buffer with room for the header digest (frameInto fills the rest). */
+export function encodeHeader(bhs: BhsInit, digests: Digests, ahs?: Buffer): Buffer {
   const ahsLength = ahs?.length ?? 0;
-  if (ahs && (ahsLength % 4 !== 0 || ahsLength > 1020)) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
+  if (ahsLength % 4 !== 0 || ahsLength > 1020) throw new BhsError(`an AHS of ${ahsLength} bytes is not a multiple of 4 up to 1020`);
   const header = allocHeader(digests, ahsLength);
   encodeBhs(bhs, header, 0);
   if (ahs) ahs.copy(header, BHS_LENGTH);
-  const wire: Buffer[] = [];
-  frameInto(wire, header, ahsLength, data, digests);
-  return wire;
+  return header;
 }
 
 /**
