@@ -163,3 +163,16 @@ describe('target under hostile input', function () {
     }
   });
 });
+
+describe('target stop', () => {
+  it('drops every connection, those still on the group portal and on members included', async () => {
+    const target = await Target.start({ group: '127.0.0.83:0', portals: ['127.0.0.84:0'], luns: ['1M'], nopInterval: 0 });
+    const g = target.group!;
+    const onGroup = await RawPeer.connect(g.address, g.port); // a login that never comes
+    const onMember = await fullFeature(target, 0, ISID);
+    const closed = (peer: RawPeer) => new Promise<void>((resolve) => peer.socket.once('close', () => resolve()));
+    const both = Promise.all([closed(onGroup), closed(onMember)]);
+    await target.stop();
+    await both;
+  });
+});

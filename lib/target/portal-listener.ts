@@ -1,10 +1,10 @@
 // A TCP listener that can be taken down and brought back up on the same address and port, for member-down
-// emulation: down closes the listener (new connections are refused) and drops every connection it accepted.
+// emulation: down closes the listener, so new connections are refused. The accepted connections belong to whoever
+// took them (each hands its socket to the native pump at once): the member portal and the target drop those.
 import net from 'node:net';
 
 export class PortalListener {
   private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
   port: number;
 
   constructor(readonly address: string, port: number, private readonly onConnection: (socket: net.Socket) => void) {
@@ -15,11 +15,7 @@ export class PortalListener {
 
   async listen(): Promise<void> {
     if (this.server) return;
-    const server = net.createServer({ noDelay: true }, (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      this.onConnection(socket);
-    });
+    const server = net.createServer({ noDelay: true }, this.onConnection);
     await new Promise<void>((resolve, reject) => {
       const failed = (error: Error) => reject(new Error(`cannot listen on ${this.address}:${this.port}: ${error.message}`));
       server.once('error', failed);
@@ -32,12 +28,10 @@ export class PortalListener {
     this.server = server;
   }
 
-  /** Stops accepting and drops every open connection. */
+  /** Stops accepting. */
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }

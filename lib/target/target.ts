@@ -207,6 +207,7 @@ export class Target extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const c of this.groupConnections) c.drop();
     await this.groupListener?.close();
     for (const m of this.memberPortals) await m.down();
     for (const lu of this.lus.values()) await lu.close();
