@@ -7,6 +7,7 @@ import type { DiscoveredTarget } from './protocol/discovery-text';
 import { deriveIsid } from './protocol/isid';
 import type { OperationalValues } from './protocol/negotiation';
 import { sendTargets } from './session/discovery';
+import { NoPathError } from './mpio/errors';
 import { MultipathDevice } from './mpio/multipath-device';
 import { Path } from './mpio/path';
 import type { PolicyName } from './mpio/path-selector';
@@ -50,6 +51,9 @@ export interface SessionRequest {
   loginTimeoutMs?: number;
   nopIntervalMs?: number;
   nopTimeoutMs?: number;
+  /** With commands outstanding: ping after this much silence, dead after this long unanswered (default 500 + 500). */
+  busyNopIntervalMs?: number;
+  busyNopTimeoutMs?: number;
   maxRedirects?: number;
   reconnect?: boolean;
   /** Distinguishes the ISIDs of two paths with the same source spec (derived, so still stable across runs). */
@@ -78,6 +82,11 @@ function chapOptions(chap?: ChapOptions): ChapInitiatorOptions | undefined {
   return { user: chap.user, secret: chap.secret, mutual: chap.mutual, algorithms: chap.algorithms };
 }
 
+function describeSpec(spec: PathSpec): string {
+  const where = [spec.sourceAddress && `from ${spec.sourceAddress}`, spec.device && `on ${spec.device}`].filter(Boolean).join(' ');
+  return where ? ` (${where})` : '';
+}
+
 function toPortal(portal: string | Portal): Portal {
   return typeof portal === 'string' ? parsePortal(portal) : portal;
 }
@@ -103,6 +112,10 @@ export class Initiator {
 
   /** Logs in one path (one session) to `target` through `portal`. */
   openSession(request: SessionRequest): Promise<Session> {
+    return Session.open(this.sessionOptions(request));
+  }
+
+  private sessionOptions(request: SessionRequest): SessionOptions {
     const portal = toPortal(request.portal);
     const path = request.path ?? {};
     const options: SessionOptions = {
@@ -111,32 +124,47 @@ export class Initiator {
       sourceAddress: path.sourceAddress, device: path.device, pathId: request.pathId, chap: chapOptions(request.chap),
       digests: request.digests, operational: request.operational, commandTimeoutMs: request.commandTimeoutMs,
       loginTimeoutMs: request.loginTimeoutMs, nopIntervalMs: request.nopIntervalMs, nopTimeoutMs: request.nopTimeoutMs,
-      maxRedirects: request.maxRedirects, reconnect: request.reconnect,
+      maxRedirects: request.maxRedirects, reconnect: request.reconnect, busyNopIntervalMs: request.busyNopIntervalMs,
+      busyNopTimeoutMs: request.busyNopTimeoutMs,
     };
-    return Session.open(options);
+    return options;
   }
 
   /**
-   * Logs in on every path (one session each, distinct stable ISIDs; through a group portal each login may be
-   * redirected to another array port) and returns the multipath device over them. Rejects with PathIdentityError
-   * when the paths reach different LUs; on any failure the sessions opened so far are logged out.
+   * Logs in on every path at once (one session each, distinct stable ISIDs; through a group portal each login may
+   * be redirected to another array port) and returns the multipath device over them. The device comes up with the
+   * paths that logged in (degraded start, as multipath-tools and MSDSM do): the others start `failed`, with their
+   * reason in `path.lastError`, keep logging in in the background (unless `reconnect: false`) and join once they
+   * do. Rejects with NoPathError naming every path's reason when none logs in, with PathIdentityError when the
+   * paths reach different LUs; on any failure the sessions opened so far are logged out.
    */
   async connect(request: ConnectRequest): Promise<MultipathDevice> {
     const specs = request.paths?.length ? request.paths : [request.path ?? {}];
     const seen = new Map<string, number>();
-    const paths: Path[] = [];
+    const requests = specs.map((spec, id) => {
+      const key = `${spec.sourceAddress ?? ''}@${spec.device ?? ''}`;
+      const salt = seen.get(key) ?? 0;
+      seen.set(key, salt + 1);
+      const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;
+      return this.sessionOptions({ ...request, path: spec, pathId: label, isidSalt: salt });
+    });
+    const logins = await Promise.allSettled(requests.map((options) => Session.open(options)));
+    const opened = logins.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
+    if (opened.length === 0) {
+      // One path: its own typed error (AuthenticationError, ConnectError...) says it best.
+      if (logins.length === 1) throw (logins[0] as PromiseRejectedResult).reason;
+      const reasons = logins.map((l, id) => `path ${id}${describeSpec(specs[id])}: ${(l as PromiseRejectedResult).reason?.message ?? l.status}`);
+      const error = new NoPathError(`no path logged in to ${request.target} (${reasons.join('; ')})`, 0, (logins[0] as PromiseRejectedResult).reason);
+      throw Object.assign(error, { reasons: logins.map((l) => (l as PromiseRejectedResult).reason as Error) });
+    }
+    const recover = request.reconnect ?? true;
+    const paths = logins.map((l, id) => new Path(id, l.status === 'fulfilled'
+      ? l.value
+      : recover ? Session.background(requests[id], l.reason as Error) : Session.failed(requests[id], l.reason as Error), request.lun));
     try {
-      for (const [id, spec] of specs.entries()) {
-        const key = `${spec.sourceAddress ?? ''}@${spec.device ?? ''}`;
-        const salt = seen.get(key) ?? 0;
-        seen.set(key, salt + 1);
-        const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;
-        const session = await this.openSession({ ...request, path: spec, pathId: label, isidSalt: salt });
-        paths.push(new Path(id, session, request.lun));
-      }
       return await MultipathDevice.open(paths, request.lun, {
         policy: request.policy, policyOptions: request.policyOptions, noPathRetryMs: request.noPathRetryMs,
-        checkIntervalMs: request.checkIntervalMs, recover: request.reconnect ?? true,
+        checkIntervalMs: request.checkIntervalMs, recover,
       });
     } catch (error) {
       await Promise.all(paths.map((p) => p.session.close().catch(() => undefined)));

@@ -326,8 +326,16 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     Watch();
   }
 
-  // Stops watching and closes the fd; no callback follows.
-  void Destroy(const Napi::CallbackInfo&) { Shut(); }
+  // Stops watching and closes the fd; no callback follows. destroy(true) closes abortively (SO_LINGER 0: an RST,
+  // and the kernel drops what is still unsent), so no byte of a command queued here can reach the target later,
+  // e.g. after a silently cut path comes back: the failover layer relies on it before it re-drives a write.
+  void Destroy(const Napi::CallbackInfo& info) {
+    if (!closed_ && info.Length() > 0 && info[0].ToBoolean()) {
+      const struct linger abortive = {1, 0};
+      setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+    }
+    Shut();
+  }
 
   // ---- lifetime ----
 

@@ -6,6 +6,7 @@ import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
 import { printResult } from './output';
+import { announceDegradedPaths } from './path-report';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
 
 /** The DESIGN.md inquiry object for a connected device. */
@@ -20,6 +21,7 @@ export async function describeDevice(device: MultipathDevice): Promise<Record<st
       const out: Record<string, unknown> = {
         id: info.id, local: info.local, remote: info.remote, redirectedFrom: info.redirectedFrom, state: info.state,
       };
+      if (info.state === 'failed' && p.lastError) out.error = p.lastError.message;
       if (info.alua !== undefined) out.alua = info.alua;
       return out;
     }),
@@ -36,6 +38,7 @@ export function registerInquiry(program: Command): void {
         target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
         chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), reconnect: false,
       });
+      announceDegradedPaths(device, false);
       try {
         const result = await describeDevice(device);
         printResult(result, !!flags.json, () => [

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
+import { announceDegradedPaths } from './path-report';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
 
 const CHUNK = 1 << 20;
@@ -19,10 +20,12 @@ async function open(urlText: string, flags: SessionFlags & { policy?: string }):
   const url = parseIscsiUrl(urlText);
   const policy = policyOf(flags);
   // Paths reconnect and fail over during the transfer; close() stops all of it.
-  return new Initiator().connect({
+  const device = await new Initiator().connect({
     target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
     chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout),
   });
+  announceDegradedPaths(device);
+  return device;
 }
 
 function writeOut(chunk: Buffer): Promise<void> {

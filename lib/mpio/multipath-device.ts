@@ -17,6 +17,7 @@ import { Path, type PathInfo, type PathState } from './path';
 import { PathChecker } from './path-checker';
 import type { PathSelector, PolicyName } from './path-selector';
 import { createPolicy } from './policies';
+import { needsFence, WriteFence, type FenceStats } from './write-fence';
 
 export interface MultipathOptions {
   /** Default `failover` (one active path, the others standby), as the classic MSDSM setup starts. */
@@ -31,6 +32,11 @@ export interface MultipathOptions {
    * once no path is usable an I/O fails at once with the error of its last path: nothing would come back.
    */
   recover?: boolean;
+  /**
+   * How long a write whose path died may wait to be fenced (lib/mpio/write-fence.ts) before it fails as
+   * indeterminate instead of being re-driven. Default 15000.
+   */
+  fenceTimeoutMs?: number;
 }
 
 export interface PathStateEvent { path: PathInfo; from: PathState; to: PathState }
@@ -67,15 +73,21 @@ export class MultipathDevice extends LunDevice {
   private closed = false;
   private aluaRefreshing = false;
   private aluaStale = false;
+  private readonly fence: WriteFence;
 
   private constructor(
     readonly pathList: readonly Path[], lun: number, private readonly identityValue: DeviceIdentity,
     private readonly capacityValue: DeviceCapacity, private readonly alua: boolean, options: MultipathOptions,
   ) {
-    super(pathList[0].session, lun);
+    super((pathList.find((p) => !p.failed) ?? pathList[0]).session, lun);
     this.o = {
       noPathRetryMs: options.noPathRetryMs ?? 5000, checkIntervalMs: options.checkIntervalMs ?? 2000, recover: options.recover ?? true,
+      fenceTimeoutMs: options.fenceTimeoutMs ?? 15_000,
     };
+    this.fence = new WriteFence({
+      lun, workingPaths: () => this.pathList.filter((p) => p.usable), canRecover: () => this.canRecover(),
+      warn: (e) => this.events.emit('warning', e),
+    }, this.o.fenceTimeoutMs);
     this.selector = createPolicy<Path>(options.policy ?? 'failover', options.policyOptions);
     for (const p of pathList) this.selector.add(p);
     this.checker = new PathChecker(pathList, this.o.checkIntervalMs, {
@@ -84,7 +96,10 @@ export class MultipathDevice extends LunDevice {
     });
     for (const p of pathList) {
       p.session.on('state', (s: SessionState) => this.sessionState(p, s));
-      p.session.on('reconnected', () => void this.checker.check(p));
+      p.session.on('reconnected', () => {
+        this.fence.changed(); // a reinstatement in the same portal group fences the old connection's writes
+        void this.checker.check(p);
+      });
       // ASYMMETRIC ACCESS STATE CHANGED (2A/06) and friends: read the port groups now, not at the next check.
       p.session.on('unitAttention', (ua: ScsiError) => { if (this.alua && ua.asc === 0x2a) void this.refreshAlua(); });
     }
@@ -98,13 +113,20 @@ export class MultipathDevice extends LunDevice {
    */
   static async open(paths: readonly Path[], lun: number, options: MultipathOptions = {}): Promise<MultipathDevice> {
     if (paths.length === 0) throw new SessionArgumentError('a multipath device needs at least one path');
-    const identities = [];
-    for (const p of paths) identities.push({ pathId: p.id, identity: await p.lu.inquiry() });
+    // Degraded start: paths whose session is not logged in yet join as failed and are verified when they log in.
+    const up = paths.filter((p) => p.session.state === 'loggedIn');
+    for (const p of paths) {
+      if (up.includes(p)) continue;
+      p.failed = true;
+      p.lastError = p.session.lastLoginError ?? new PathError('the path has not logged in yet', 'ESESSIONDOWN');
+    }
+    if (up.length === 0) throw new SessionArgumentError('a multipath device needs at least one logged-in path');
+    const identities = await Promise.all(up.map(async (p) => ({ pathId: p.id, identity: await p.lu.inquiry() })));
     requireSameLu(identities);
     const first = identities[0].identity;
     const alua = first.inquiry.tpgs !== 'none';
-    identities.forEach(({ identity }, i) => { paths[i].targetPortGroup = targetPortOf(identity.designators).targetPortGroup; });
-    const capacity = await paths[0].lu.capacity();
+    identities.forEach(({ identity }, i) => { up[i].targetPortGroup = targetPortOf(identity.designators).targetPortGroup; });
+    const capacity = await up[0].lu.capacity();
     const device = new MultipathDevice(paths, lun, first, capacity, alua, options);
     if (alua) await device.refreshAlua();
     return device;
@@ -118,6 +140,9 @@ export class MultipathDevice extends LunDevice {
   get policy(): { name: PolicyName; options: Readonly<Record<string, unknown>> } {
     return { name: this.selector.name, options: this.selector.options };
   }
+
+  /** Writes held until fenced, and how they were released (lib/mpio/write-fence.ts). */
+  get fenceStats(): Readonly<FenceStats> { return this.fence.stats; }
 
   /** The LU identity (VPD 0x83 designator, else serial) the paths were grouped by. */
   get id(): string | undefined { return this.identityValue.identity?.id; }
@@ -163,6 +188,7 @@ export class MultipathDevice extends LunDevice {
     if (this.closed) return;
     this.closed = true;
     this.checker.stop();
+    this.fence.close();
     this.wake();
     await Promise.all(this.pathList.map((p) => p.session.close().catch(() => undefined)));
   }
@@ -211,17 +237,24 @@ export class MultipathDevice extends LunDevice {
       this.succeeded(selector, path, direction, bytes, started);
       resolve(value);
     }, (error) => {
-      if (this.failed(selector, path, bytes, started, error)) this.redrive(direction, bytes, submit, error, 1).then(resolve, reject);
+      if (this.failed(selector, path, bytes, started, error)) this.redrive(direction, bytes, submit, error, 1, path).then(resolve, reject);
       else reject(error);
     });
   }
 
-  /** The retry loop of dispatch(): `attempts` made so far, the last of them failing with `lastError`. */
-  private async redrive<T>(direction: DataDirection, bytes: number, submit: Submit<T>, lastError?: Error, attempts = 0): Promise<T> {
+  /**
+   * The retry loop of dispatch(): `attempts` made so far, the last of them failing with `lastError` on `lastPath`.
+   * A write that may still execute where it failed waits for the fence first (lib/mpio/write-fence.ts).
+   */
+  private async redrive<T>(direction: DataDirection, bytes: number, submit: Submit<T>, lastError?: Error, attempts = 0, lastPath?: Path): Promise<T> {
     let waitingSince: number | undefined;
     // Bounds re-drives on paths that flap (reinstated, failing again) even while some path looks usable.
     const maxAttempts = 3 * this.pathList.length + 3;
     for (;;) {
+      if (lastPath && needsFence(direction, lastError)) {
+        await this.fence.wait(lastPath, lastError);
+        lastPath = undefined;
+      }
       if (this.closed) throw new NoPathError('the multipath device is closed', 0, lastError);
       const candidates = this.candidates;
       if (candidates.length === 0) {
@@ -253,6 +286,7 @@ export class MultipathDevice extends LunDevice {
       } catch (error) {
         if (!this.failed(selector, path, bytes, started, error)) throw error;
         lastError = error as Error;
+        lastPath = path;
       }
     }
   }
@@ -392,5 +426,6 @@ export class MultipathDevice extends LunDevice {
       }
     }
     if (this.candidates.length > 0) this.wake();
+    this.fence?.changed();
   }
 }

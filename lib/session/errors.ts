@@ -14,8 +14,26 @@ import { ProtocolError } from '../wire/errors';
  */
 export class PathError extends Error {
   override name = 'PathError';
+  /**
+   * Set when the command reached (or may have reached) the target and nothing proves it ended there: the
+   * connection died under it. A write failed this way may still execute later (a stalled controller, a packet in
+   * flight), so it must not be re-issued elsewhere until that is ruled out (lib/mpio/write-fence.ts).
+   */
+  indeterminate?: { generation: number };
   constructor(message: string, readonly code: 'ECONNLOST' | 'ETIMEDOUT' | 'ESESSIONDOWN' | 'ELOGOUT' | 'EREJECTED' | 'EABORTED', override readonly cause?: Error) {
     super(message);
+  }
+}
+
+/**
+ * A read ended GOOD without every byte of its range: the target reported an underflow residual, or its Data-In
+ * left bytes out. No byte of the caller's buffer is claimed as data.
+ */
+export class ShortReadError extends Error {
+  override name = 'ShortReadError';
+  readonly code = 'ESHORTREAD';
+  constructor(readonly expected: number, readonly received: number, operation = 'READ') {
+    super(`${operation} ended with ${received} of ${expected} bytes: the target did not deliver the whole range`);
   }
 }
 

@@ -11,7 +11,7 @@ import { parseReadCapacity10, parseReadCapacity16 } from '../scsi/read-capacity'
 import { parseReportLuns, type LunEntry } from '../scsi/report-luns';
 import { parseReportTargetPortGroups, type ReportTargetPortGroups } from '../scsi/alua';
 import { parseSupportedVpdPages, parseUnitSerialNumber } from '../scsi/vpd';
-import { SessionArgumentError } from './errors';
+import { SessionArgumentError, ShortReadError } from './errors';
 import { runScsi, submitScsi } from './scsi-retry';
 import type { Session } from './session';
 
@@ -112,7 +112,12 @@ export class LunDevice {
       reject(error as Error);
       return;
     }
-    submitScsi(this.session, this.lun, command, buffer, 'READ', () => resolve(buffer.length === bytes ? buffer : buffer.subarray(0, bytes)), reject);
+    submitScsi(this.session, this.lun, command, buffer, 'READ', (result) => {
+      // Every byte of the range, or an error: a GOOD status alone does not make the buffer data.
+      const received = Math.min(result.received ?? bytes, result.underflow ? bytes - result.residual : bytes);
+      if (received < bytes) reject(new ShortReadError(bytes, received));
+      else resolve(buffer.length === bytes ? buffer : buffer.subarray(0, bytes));
+    }, reject);
   }
 
   /** write() with callbacks in place of a promise (see submitRead). */
@@ -144,6 +149,8 @@ export class LunDevice {
   private async dataIn(command: ReturnType<typeof inquiryCommand>, operation: string): Promise<Buffer> {
     const buffer = Buffer.alloc(command.transferLength);
     const result = await runScsi(this.session, this.lun, command, buffer, operation);
-    return buffer.subarray(0, command.transferLength - (result.underflow ? result.residual : 0));
+    // Only what arrived is data: the residual the target claims, and never more than its Data-In carried.
+    const claimed = command.transferLength - (result.underflow ? result.residual : 0);
+    return buffer.subarray(0, Math.max(0, Math.min(claimed, result.received ?? command.transferLength)));
   }
 }

@@ -9,7 +9,7 @@ import { LoginError } from '../protocol/login-status';
 import { LOGIN_MAX_DATA_LENGTH, type Pdu } from '../protocol/pdu';
 import type { LoginResponse } from '../wire/bhs';
 import { PduConnection } from '../wire/connection';
-import { RedirectLoopError } from './errors';
+import { PathError, RedirectLoopError } from './errors';
 import { PduReceiver } from './pdu-receiver';
 
 export interface Portal { host: string; port: number }
@@ -22,6 +22,8 @@ export interface PortalLoginOptions extends InitiatorLoginOptions {
   /** How long to wait for each Login Response. */
   timeoutMs: number;
   maxRedirects: number;
+  /** Abandons the login (the session was closed): the connection in hand is destroyed, the promise rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Redirect { from: Portal; to: Portal; permanent: boolean }
@@ -48,21 +50,26 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
   for (;;) {
     const connection = await PduConnection.connect({
       host: portal.host, port: portal.port, sourceAddress: options.sourceAddress, device: options.device,
-      timeoutMs: options.connectTimeoutMs, role: 'initiator',
+      timeoutMs: options.connectTimeoutMs, role: 'initiator', signal: options.signal,
     });
+    const abandon = (): void => connection.destroy();
+    options.signal?.addEventListener('abort', abandon, { once: true });
     // Until the login completes the default MaxRecvDataSegmentLength holds (RFC 7143 §13.12).
     connection.setMaxRecvDataSegmentLength(LOGIN_MAX_DATA_LENGTH);
     const login = new InitiatorLogin({ ...options, chap });
     let step: Exclude<InitiatorLoginStep, { kind: 'send' }>;
     try {
       step = await drive(connection, login, options.timeoutMs);
+      if (options.signal?.aborted) throw new PathError('login abandoned: the session was closed', 'ESESSIONDOWN');
     } catch (error) {
       connection.destroy();
+      if (options.signal?.aborted) throw error;
       const md5 = md5Retry(error, login, chap);
       if (!md5) throw error;
       chap = md5; // once: MD5 alone cannot qualify again
       continue;
     }
+    options.signal?.removeEventListener('abort', abandon);
     if (step.kind === 'done') {
       const p = step.result.parameters;
       // Digests start with the first PDU after the final Login Response; each direction has its own segment limit.

@@ -15,7 +15,7 @@ import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { CommandWindow } from './command-window';
 import { planUnsolicited, sendDataOutSequence, UNSOLICITED_TTT } from './data-out';
 import { PathError, SessionArgumentError } from './errors';
-import { Keepalive } from './keepalive';
+import { DEFAULT_KEEPALIVE, Keepalive } from './keepalive';
 import { formatPortal, loginWithRedirects, type Portal, type PortalLogin, type Redirect } from './portal-login';
 import { registerConnection } from './connection-registry';
 import { serialLt } from '../wire/serial';
@@ -44,9 +44,14 @@ export interface SessionOptions {
   loginTimeoutMs?: number;
   /** A command not completed within this time fails with PathError ETIMEDOUT and is aborted (ABORT TASK). */
   commandTimeoutMs?: number;
-  /** Ping with NOP-Out after this much silence; declare the connection dead after nopTimeoutMs more. */
+  /** Idle: ping with NOP-Out after this much silence; declare the connection dead after nopTimeoutMs more. */
   nopIntervalMs?: number;
   nopTimeoutMs?: number;
+  /** Commands outstanding: the same, much shorter (lib/session/keepalive.ts). Defaults 500 and 500. */
+  busyNopIntervalMs?: number;
+  busyNopTimeoutMs?: number;
+  /** Longest wait between reconnect attempts (the back-off doubles from 1 s up to this). Default 2000. */
+  reconnectBackoffMaxMs?: number;
   logoutTimeoutMs?: number;
   maxRedirects?: number;
   /** Log in again after a connection loss (after DefaultTime2Wait, backing off). Default true. */
@@ -58,6 +63,8 @@ export interface CommandResult {
   status: number;
   /** Sense data without the iSCSI SenseLength prefix (CHECK CONDITION). */
   sense?: Buffer;
+  /** Data-In bytes received, in order from offset 0, when fewer than the command's transfer length (absent: all). */
+  received?: number;
   /** Bytes expected but not transferred (underflow), or not transferable (overflow). */
   residual: number;
   underflow: boolean;
@@ -78,6 +85,10 @@ export interface SessionInfo {
   local: { address?: string; port?: number; device?: string };
   parameters: NegotiatedParameters;
   authMethod: 'None' | 'CHAP';
+  /** The target portal group the current connection belongs to (TargetPortalGroupTag). */
+  tpgt?: number;
+  /** Counts logins: the connection a command went out on (PathError.indeterminate.generation). */
+  generation: number;
 }
 
 interface Task {
@@ -88,7 +99,13 @@ interface Task {
   cmdSN?: number;
   issue?: (cmdSN: number) => void;
   expDataSN: number;
+  /** Data-In bytes received so far; each Data-In must start where the last ended (in order, no holes). */
+  received: number;
   startedAt: number;
+  /** The login generation it was sent on. */
+  generation?: number;
+  /** Timed out, ABORT TASK sent: a late response still completes it; the TMF answer fails it. */
+  timedOut?: boolean;
   timer?: NodeJS.Timeout;
   /** Called from the receive path itself (Session.submit). */
   done: (r: CommandResult) => void;
@@ -101,7 +118,7 @@ interface Task {
 }
 
 /** Time2Wait above this is a target bug or hostile: do not stall a path for an hour on its word (RFC max 3600). */
-const MAX_TIME2WAIT_S = 60;
+const MAX_TIME2WAIT_S = 10;
 const TMF_ABORT_TASK = 1;
 const TMF_LUN_RESET = 5;
 const ASYNC_LOGOUT_REQUEST = 1;
@@ -135,21 +152,33 @@ export class Session extends EventEmitter {
   private home: Portal;
   private stateValue: SessionState = 'recovering';
   private recovery?: Promise<void>;
-  private readonly o: Required<Pick<SessionOptions, 'connectTimeoutMs' | 'loginTimeoutMs' | 'commandTimeoutMs' | 'nopIntervalMs' | 'nopTimeoutMs' | 'logoutTimeoutMs' | 'maxRedirects' | 'reconnect'>> & SessionOptions;
+  private readonly o: Required<Pick<SessionOptions, 'connectTimeoutMs' | 'loginTimeoutMs' | 'commandTimeoutMs' | 'nopIntervalMs' | 'nopTimeoutMs' | 'busyNopIntervalMs' | 'busyNopTimeoutMs' | 'reconnectBackoffMaxMs' | 'logoutTimeoutMs' | 'maxRedirects' | 'reconnect'>> & SessionOptions;
   readonly stats = new SessionStats();
   private cmdSNSeed = 1;
   /** One timer for every command's timeout instead of one per command: a timer per I/O costs more than the I/O. */
   private sweepTimeouts?: NodeJS.Timeout;
   private get sweepIntervalMs(): number { return Math.max(50, Math.min(1000, this.o.commandTimeoutMs / 8)); }
+  private generation = 0;
+  /** Generations whose connection died with commands outstanding, and the portal group each was in. */
+  private readonly unfenced = new Map<number, number | undefined>();
+  /** Aborts a login in progress when the session is closed. */
+  private readonly closing = new AbortController();
+  private wakeRecovery?: () => void;
 
   private constructor(options: SessionOptions) {
     super();
     this.o = {
-      connectTimeoutMs: 5000, loginTimeoutMs: 10_000, commandTimeoutMs: 30_000, nopIntervalMs: 5000, nopTimeoutMs: 5000,
-      logoutTimeoutMs: 3000, maxRedirects: 8, reconnect: true,
+      connectTimeoutMs: 5000, loginTimeoutMs: 10_000, commandTimeoutMs: 30_000, nopIntervalMs: DEFAULT_KEEPALIVE.idleIntervalMs,
+      nopTimeoutMs: DEFAULT_KEEPALIVE.idleTimeoutMs, busyNopIntervalMs: DEFAULT_KEEPALIVE.busyIntervalMs,
+      busyNopTimeoutMs: DEFAULT_KEEPALIVE.busyTimeoutMs, reconnectBackoffMaxMs: 2000, logoutTimeoutMs: 3000, maxRedirects: 8, reconnect: true,
       // Fields given as undefined keep their defaults.
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SessionOptions,
     };
+    for (const key of ['connectTimeoutMs', 'loginTimeoutMs', 'commandTimeoutMs', 'nopIntervalMs', 'nopTimeoutMs', 'busyNopIntervalMs', 'busyNopTimeoutMs', 'reconnectBackoffMaxMs', 'logoutTimeoutMs'] as const) {
+      const v = this.o[key];
+      // A NaN or 0 would silently disable a timer or fail every command: refuse it here, whoever passed it.
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new SessionArgumentError(`${key} must be a number of milliseconds above 0, not ${String(v)}`);
+    }
     this.home = options.portal;
   }
 
@@ -160,18 +189,56 @@ export class Session extends EventEmitter {
     return session;
   }
 
+  /**
+   * A session that keeps trying to log in in the background (a path that is down at start-up: degraded start).
+   * It starts 'recovering', emits 'warning' for each failed attempt and 'reconnected' when it is logged in.
+   */
+  static background(options: SessionOptions, firstError?: Error): Session {
+    const session = new Session(options);
+    if (firstError) session.lastLoginError = firstError;
+    session.recover(1000);
+    return session;
+  }
+
+  /** A session that never logged in and will not try again (reconnect off): state 'failed'. */
+  static failed(options: SessionOptions, error: Error): Session {
+    const session = new Session(options);
+    session.lastLoginError = error;
+    session.setState('failed');
+    return session;
+  }
+
+  /** Why the last login attempt failed (a path that is not logged in). */
+  lastLoginError?: Error;
+
+  /**
+   * Whether commands that went out on login generation `generation` can no longer execute at the target: that
+   * connection ended with nothing outstanding, or a later login reinstated the session (same ISID, TSIH 0) in the
+   * same target portal group, which makes the target end the old session's tasks (RFC 7143 §6.3.5).
+   */
+  isFenced(generation: number): boolean { return !this.unfenced.has(generation); }
+
   get state(): SessionState { return this.stateValue; }
   get parameters(): NegotiatedParameters { return this.login.login.parameters; }
   get inFlight(): number { return this.tasks.size; }
 
   info(): SessionInfo {
-    const l = this.login;
+    const l = this.login as PortalLogin | undefined;
+    if (!l) {
+      // Never logged in yet (degraded start): where it is trying to go.
+      return {
+        targetName: this.o.targetName, isid: formatIsid(this.o.isid), tsih: 0, state: this.stateValue, portal: this.home,
+        landed: this.home, redirects: [], local: { address: this.o.sourceAddress, device: this.o.device },
+        parameters: {} as NegotiatedParameters, authMethod: this.o.chap ? 'CHAP' : 'None', generation: 0,
+      };
+    }
     const lastTemporary = l.redirects.length > 0 ? l.redirects[0].from : undefined;
     return {
       targetName: this.o.targetName, isid: formatIsid(this.o.isid), tsih: l.login.tsih, state: this.stateValue,
       portal: this.home, landed: l.landed, redirectedFrom: lastTemporary, redirects: l.redirects,
       local: { address: this.connection.localAddress, port: this.connection.localPort, device: this.o.device },
       parameters: l.login.parameters, authMethod: l.login.authentication === 'None' ? 'None' : 'CHAP',
+      tpgt: l.login.targetPortalGroupTag, generation: this.generation,
     };
   }
 
@@ -198,7 +265,7 @@ export class Session extends EventEmitter {
       queueMicrotask(() => failed(new PathError(`session to ${this.o.targetName} is ${this.stateValue}`, 'ESESSIONDOWN')));
       return;
     }
-    const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), done, failed };
+    const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, received: 0, startedAt: performance.now(), done, failed };
     task.itt = this.tasks.add(task);
     if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
     this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
@@ -224,16 +291,24 @@ export class Session extends EventEmitter {
     return response;
   }
 
-  /** Logs out (bounded wait) and closes. Outstanding commands get the time left to finish; queued ones fail. */
+  /**
+   * Logs out (bounded wait) and closes. Outstanding commands get the time left to finish; queued ones fail. Close
+   * wins every race: a login or reconnect in progress is abandoned, and nothing (socket, timer, pump) is left.
+   * A Logout the target does not answer in time is a 'warning' (the connection is closed all the same).
+   */
   async close(): Promise<void> {
     if (this.stateValue === 'closed') return;
     const wasLoggedIn = this.stateValue === 'loggedIn' || this.stateValue === 'draining';
     this.setState('closed');
+    this.closing.abort();
+    this.wakeRecovery?.();
     if (wasLoggedIn) {
       await this.waitIdle(this.o.logoutTimeoutMs);
-      await this.logout(0).catch(() => undefined);
+      const answered = await this.logout(0).then((r) => r !== undefined, () => false);
+      if (!answered) this.emit('warning', new PathError(`${formatPortal(this.login.landed)} did not answer the Logout within ${this.o.logoutTimeoutMs} ms; the connection was closed without it`, 'ETIMEDOUT'));
     }
     this.teardown(new PathError('session closed', 'ESESSIONDOWN'));
+    await this.recovery;
   }
 
   // --- login and recovery ---
@@ -248,10 +323,19 @@ export class Session extends EventEmitter {
       sessionType: 'Normal', isid: this.o.isid, tsih: 0, cmdSN: this.cmdSNSeed, chap: this.o.chap,
       operational: this.o.operational, digests: { header: header ? crc32c : undefined, data: data ? crc32c : undefined },
       timeoutMs: this.o.loginTimeoutMs, portal: this.home, sourceAddress: this.o.sourceAddress, device: this.o.device,
-      connectTimeoutMs: this.o.connectTimeoutMs, maxRedirects: this.o.maxRedirects,
+      connectTimeoutMs: this.o.connectTimeoutMs, maxRedirects: this.o.maxRedirects, signal: this.closing.signal,
     });
+    if (this.stateValue === 'closed') {
+      // Closed while the login ran: this connection must not outlive the session.
+      login.connection.destroy();
+      throw new PathError('session closed during login', 'ESESSIONDOWN');
+    }
     if (login.movedTo) this.home = login.movedTo;
     this.login = login;
+    this.generation++;
+    this.lastLoginError = undefined;
+    // Same ISID, TSIH 0, same portal group: the target ended every task of the session's earlier connections.
+    for (const [g, tpgt] of this.unfenced) if (tpgt === login.login.targetPortalGroupTag) this.unfenced.delete(g);
     this.stats.redirects += login.redirects.length;
     const c = login.connection;
     this.connection = c;
@@ -262,8 +346,12 @@ export class Session extends EventEmitter {
     c.on('pdu', (pdu: ReceivedPdu) => this.receive(c, pdu));
     c.on('error', (error: Error) => this.connectionLost(c, error));
     c.on('close', () => this.connectionLost(c, new Error('the connection closed')));
-    this.keepalive = new Keepalive(this.o.nopIntervalMs, this.o.nopTimeoutMs, () => this.ping(), (ms) => {
-      this.connectionLost(c, new Error(`no PDU for ${ms} ms, NOP-Out ping unanswered`));
+    this.keepalive = new Keepalive({
+      idleIntervalMs: this.o.nopIntervalMs, idleTimeoutMs: this.o.nopTimeoutMs, busyIntervalMs: this.o.busyNopIntervalMs, busyTimeoutMs: this.o.busyNopTimeoutMs,
+    }, {
+      busy: () => this.tasks.size > 0,
+      ping: () => this.ping(),
+      dead: (ms) => this.connectionLost(c, new Error(`no PDU for ${ms} ms, NOP-Out ping unanswered`)),
     });
     this.unregister = registerConnection(c, {
       target: this.o.targetName, session: `${formatIsid(this.o.isid)}:${login.login.tsih}`, path: this.o.pathId,
@@ -274,13 +362,17 @@ export class Session extends EventEmitter {
   private connectionLost(c: PduConnection, error: Error): void {
     if (c !== this.connection) return;
     if (this.stateValue === 'closed' || this.stateValue === 'failed' || this.stateValue === 'recovering') return;
-    this.teardown(new PathError(`connection to ${formatPortal(this.login.landed)} lost: ${error.message}`, 'ECONNLOST', error));
-    if (this.o.reconnect) this.recover(this.parameters.defaultTime2Wait * 1000);
+    this.teardown(new PathError(`connection to ${formatPortal(this.login.landed)} lost: ${error.message}`, 'ECONNLOST', error), true);
+    if (this.o.reconnect) this.recover(Math.min(this.parameters.defaultTime2Wait, MAX_TIME2WAIT_S) * 1000);
     else this.setState('failed');
   }
 
-  /** Fails every task, stops timers, drops the connection. The session object stays for recovery or close. */
-  private teardown(error: PathError): void {
+  /**
+   * Fails every task, stops timers, drops the connection. The session object stays for recovery or close.
+   * `abortive`: the connection failed; it is reset (RST) so nothing still queued can reach the target later, and
+   * the commands it carried fail as indeterminate (PathError.indeterminate) until the session is fenced.
+   */
+  private teardown(error: PathError, abortive = false): void {
     clearInterval(this.sweepTimeouts);
     this.sweepTimeouts = undefined;
     this.keepalive?.stop();
@@ -291,10 +383,18 @@ export class Session extends EventEmitter {
       const task = [...this.tasks.values()].find((t) => t.issue === issue);
       if (task) this.fail(task, error);
     }
-    for (const task of this.tasks.takeAll()) this.fail(task, error);
+    let outstanding = false;
+    for (const task of this.tasks.takeAll()) {
+      const sent = task.cmdSN !== undefined && !task.tmf;
+      outstanding ||= sent;
+      // Each command gets its own error: whether it may still execute is a fact about that command.
+      const own = sent ? Object.assign(new PathError(error.message, error.code, error.cause), { indeterminate: { generation: task.generation ?? this.generation } }) : error;
+      this.fail(task, own);
+    }
+    if (outstanding) this.unfenced.set(this.generation, this.login?.login.targetPortalGroupTag);
     this.connection?.setFastPath(undefined);
     this.connection?.removeAllListeners('pdu');
-    this.connection?.destroy();
+    if (abortive) this.connection?.abort(); else this.connection?.destroy();
   }
 
   /** Logs in again from the home portal (original, or where a permanent redirect moved it), backing off. */
@@ -305,26 +405,39 @@ export class Session extends EventEmitter {
     this.recovery = (async () => {
       let wait = delayMs;
       while (this.stateValue === 'recovering') {
-        await new Promise((r) => setTimeout(r, wait).unref());
+        await this.pause(wait);
         if (this.stateValue !== 'recovering') break;
         try {
           // Same ISID, TSIH 0: the target reinstates (cleans up) the old session at once (protocol.md §0 item 1).
-          this.cmdSNSeed = this.window.current;
+          if (this.window) this.cmdSNSeed = this.window.current;
           await this.establish();
           this.emit('reconnected', this.info());
           break;
         } catch (error) {
+          if (this.stateValue !== 'recovering') break;
+          this.lastLoginError = error as Error;
           this.emit('warning', error);
-          wait = Math.min(Math.max(1000, wait * 2), 30_000);
+          // Short and capped: a path that comes back is in use again within seconds (open-iscsi retries at once).
+          wait = Math.min(Math.max(1000, wait * 2), this.o.reconnectBackoffMaxMs);
         }
       }
     })().finally(() => { this.recovery = undefined; });
+  }
+
+  /** A wait that close() cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void { clearTimeout(timer); resolve(); }
+      this.wakeRecovery = done;
+    });
   }
 
   // --- Full Feature Phase: sending ---
 
   private sendCommand(task: Task, cmdSN: number): void {
     task.cmdSN = cmdSN;
+    task.generation = this.generation;
     const { command, buffer } = task;
     const connection = this.connection;
     const header = connection.allocHeader();
@@ -361,7 +474,7 @@ export class Session extends EventEmitter {
     }
     return new Promise<number>((resolve, reject) => {
       const task: Task = {
-        itt: 0, lun, command: { cdb: Buffer.alloc(0), direction: 'none', transferLength: 0 }, expDataSN: 0, tmf: true,
+        itt: 0, lun, command: { cdb: Buffer.alloc(0), direction: 'none', transferLength: 0 }, expDataSN: 0, received: 0, tmf: true,
         startedAt: performance.now(), done: (r) => resolve(r.status), failed: reject,
       };
       task.itt = this.tasks.add(task);
@@ -376,13 +489,15 @@ export class Session extends EventEmitter {
     });
   }
 
-  /** Sends a Logout Request and waits (bounded, protocol.md §0 item 5) for its response. */
-  /** Resolves with the Time2Wait (s) of the Logout Response, 0 when none came in time. */
-  private logout(reason: number): Promise<number> {
+  /**
+   * Sends a Logout Request and waits (bounded, protocol.md §0 item 5) for its response. Resolves with the
+   * Time2Wait (s) of the Logout Response (capped), undefined when none came in time.
+   */
+  private logout(reason: number): Promise<number | undefined> {
     const c = this.connection;
-    return new Promise<number>((resolve) => {
+    return new Promise<number | undefined>((resolve) => {
       const itt = 0x7ffffffe;
-      const done = (time2Wait = 0) => {
+      const done = (time2Wait?: number) => {
         clearTimeout(timer);
         c.off('pdu', onPdu);
         resolve(time2Wait);
@@ -390,9 +505,9 @@ export class Session extends EventEmitter {
       const onPdu = (pdu: ReceivedPdu) => {
         if (pdu.bhs.opcode === Opcode.LogoutResponse) done(Math.min(pdu.bhs.time2Wait, MAX_TIME2WAIT_S));
       };
-      const timer = setTimeout(() => done(), this.o.logoutTimeoutMs);
+      const timer = setTimeout(() => done(undefined), this.o.logoutTimeoutMs);
       c.on('pdu', onPdu);
-      c.once('close', () => done());
+      c.once('close', () => done(undefined));
       c.send({ opcode: Opcode.LogoutRequest, immediate: true, reason, cid: 0, itt, cmdSN: this.window.current, expStatSN: this.expStatSN });
     });
   }
@@ -471,30 +586,44 @@ export class Session extends EventEmitter {
     const flags = h[o + 1];
     if (isDataIn) {
       if (dataLength > 0 && !placed) return false;
-      if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) + dataLength > task.command.transferLength) return false;
+      // In order and without holes (DataPDUInOrder/DataSequenceInOrder=Yes): anything else takes the full path.
+      if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) !== task.received) return false;
       task.expDataSN++;
+      task.received += dataLength;
     }
     this.keepalive?.heard();
     this.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
     if (isDataIn && (flags & DATA_IN_STATUS) === 0) return true;
     this.advanceStatSN(h.readUInt32BE(o + 24));
-    this.finish(task, resultOf(h[o + 3], h.readUInt32BE(o + 44), (flags & RESIDUAL_UNDERFLOW) !== 0, (flags & RESIDUAL_OVERFLOW) !== 0));
+    this.finish(task, this.readResult(task, resultOf(h[o + 3], h.readUInt32BE(o + 44), (flags & RESIDUAL_UNDERFLOW) !== 0, (flags & RESIDUAL_OVERFLOW) !== 0)));
     return true;
+  }
+
+  /** A read's result says how many bytes really arrived when that is fewer than asked (CommandResult.received). */
+  private readResult(task: Task, result: CommandResult): CommandResult {
+    if (task.command.direction !== 'read' || task.received >= task.command.transferLength) return result;
+    return { ...result, received: task.received };
   }
 
   private dataIn(bhs: DataIn, pdu: ReceivedPdu): void {
     const task = this.tasks.get(bhs.itt);
     if (bhs.hasStatus) this.advanceStatSN(bhs.statSN);
-    if (!task || task.aborted) return;
-    if (bhs.dataSN !== task.expDataSN || !task.buffer || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
-      // ERL 0 has no way to recover a lost or misplaced Data-In: the connection goes (RFC 7143 §7.1.4).
-      this.connectionLost(this.connection, new Error(`Data-In for ITT ${bhs.itt} out of order or out of range (DataSN ${bhs.dataSN}, offset ${bhs.bufferOffset})`));
+    if (!task || task.aborted || task.tmf) return;
+    if (task.command.direction !== 'read' || !task.buffer) {
+      // Data-In never lands in a write's buffer (it is the application's data, about to be sent).
+      this.connectionLost(this.connection, new Error(`Data-In for ITT ${bhs.itt}, a command that reads nothing`));
+      return;
+    }
+    if (bhs.dataSN !== task.expDataSN || bhs.bufferOffset !== task.received || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
+      // ERL 0 has no way to recover a lost, repeated or misplaced Data-In: the connection goes (RFC 7143 §7.1.4).
+      this.connectionLost(this.connection, new Error(`Data-In for ITT ${bhs.itt} out of order or out of range (DataSN ${bhs.dataSN}, expected ${task.expDataSN}; offset ${bhs.bufferOffset}, expected ${task.received})`));
       return;
     }
     task.expDataSN++;
+    task.received += bhs.dataLength;
     if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer, bhs.bufferOffset);
     if (bhs.hasStatus) {
-      this.finish(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow));
+      this.finish(task, this.readResult(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow)));
     }
   }
 
@@ -515,7 +644,7 @@ export class Session extends EventEmitter {
       const length = pdu.data.readUInt16BE(0);
       if (length > 0) sense = Buffer.from(pdu.data.subarray(2, 2 + length));
     }
-    this.finish(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow });
+    this.finish(task, this.readResult(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow }));
   }
 
   private r2t(bhs: R2T): void {
@@ -538,9 +667,10 @@ export class Session extends EventEmitter {
     this.emit('asyncEvent', bhs);
     if (bhs.asyncEvent === ASYNC_LOGOUT_REQUEST) this.drainAndRelogin(bhs.parameter3, bhs.parameter2);
     else if (bhs.asyncEvent === ASYNC_DROP_CONNECTION || bhs.asyncEvent === ASYNC_DROP_ALL) {
-      // The target will drop us; wait Time2Wait (Parameter2) before logging in again (protocol.md §0 item 15).
-      this.teardown(new PathError('the target is dropping the connection', 'ECONNLOST'));
-      if (this.o.reconnect && this.stateValue !== 'closed') this.recover(bhs.parameter2 * 1000);
+      if (this.stateValue !== 'loggedIn' && this.stateValue !== 'draining') return;
+      // The target will drop us; wait Time2Wait (Parameter2, capped) before logging in again (protocol.md §0 item 15).
+      this.teardown(new PathError('the target is dropping the connection', 'ECONNLOST'), true);
+      if (this.o.reconnect) this.recover(Math.min(bhs.parameter2, MAX_TIME2WAIT_S) * 1000);
       else this.setState('failed');
     }
   }
@@ -554,23 +684,27 @@ export class Session extends EventEmitter {
     void (async () => {
       await this.waitIdle(budget);
       if (this.stateValue !== 'draining') return;
-      const time2Wait = await this.logout(0).catch(() => 0);
+      const time2Wait = await this.logout(0).catch(() => undefined);
+      if (this.state !== 'draining') return; // closed meanwhile: close() tears down
       this.window.takeWaiting();
-      // Commands never sent, and those still unanswered (at ERL 0 the target ends them with the connection), survive
-      // the re-login: they are sent again on the new connection instead of failing the application.
-      const carried = [...this.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.issue);
+      // Commands never sent, and those still unanswered when the target answered the Logout (it ended them with the
+      // connection), survive the re-login: they are sent again instead of failing the application. Without a
+      // Logout Response nothing says they ended: they fail as indeterminate (teardown), to be fenced first.
+      const answered = time2Wait !== undefined;
+      const carried = [...this.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.issue && (answered || t.cmdSN === undefined));
       for (const t of carried) {
         this.tasks.delete(t.itt);
         t.cmdSN = undefined;
         t.expDataSN = 0;
       }
-      this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'));
+      this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'), !answered);
       this.setState('recovering');
       this.cmdSNSeed = this.window.current;
       try {
         // The Logout Response's Time2Wait, else the Async Message's Parameter2 (open-iscsi reads it there too).
-        const waitS = time2Wait || Math.min(parameter2, MAX_TIME2WAIT_S);
-        if (waitS > 0) await new Promise((r) => setTimeout(r, waitS * 1000).unref());
+        const waitS = Math.min(time2Wait || parameter2, MAX_TIME2WAIT_S);
+        if (waitS > 0) await this.pause(waitS * 1000);
+        if ((this.state as SessionState) !== 'recovering') throw new PathError('session closed during re-login', 'ESESSIONDOWN');
         await this.establish();
         for (const t of carried) {
           t.itt = this.tasks.add(t);
@@ -580,8 +714,9 @@ export class Session extends EventEmitter {
         this.emit('reconnected', this.info());
       } catch (error) {
         for (const t of carried) this.fail(t, new PathError(`re-login after logout request failed: ${(error as Error).message}`, 'ESESSIONDOWN'));
+        if ((this.state as SessionState) === 'closed') return;
         this.setState('failed');
-        if (this.o.reconnect) this.recover(this.parameters.defaultTime2Wait * 1000);
+        if (this.o.reconnect) this.recover(Math.min(this.parameters.defaultTime2Wait, MAX_TIME2WAIT_S) * 1000);
       }
     })();
   }
@@ -621,11 +756,16 @@ export class Session extends EventEmitter {
   private sweep(): void {
     const expired = performance.now() - this.o.commandTimeoutMs;
     for (const task of this.tasks.values()) {
-      if (!task.tmf && !task.aborted && task.startedAt <= expired) this.timeout(task);
+      if (!task.tmf && !task.aborted && !task.timedOut && task.startedAt <= expired) this.timeout(task);
     }
   }
 
-  /** The caller gets ETIMEDOUT now; the target is told to abort so the tag and buffer can be reused safely. */
+  /**
+   * A command past its timeout is aborted (ABORT TASK). A read fails at once: it is harmless to re-drive, and its
+   * buffer is detached from the connection first so no late Data-In lands in it. Anything else (a write) fails
+   * only once the target answered the abort, so it cannot execute after it was re-driven; its own late response
+   * still completes it. An unanswered abort takes the connection down, and the command fails as indeterminate.
+   */
   private timeout(task: Task): void {
     task.timer = undefined;
     const error = new PathError(`command 0x${task.command.cdb[0]?.toString(16)} timed out after ${this.o.commandTimeoutMs} ms`, 'ETIMEDOUT');
@@ -635,10 +775,19 @@ export class Session extends EventEmitter {
       this.fail(task, error);
       return;
     }
-    this.connection.unregisterTask(task.itt);
-    this.fail(task, error);
-    this.taskManagement(TMF_ABORT_TASK, task.lun, task.itt, task.cmdSN)
-      .then(() => this.tasks.delete(task.itt), () => undefined);
+    const abort = this.taskManagement(TMF_ABORT_TASK, task.lun, task.itt, task.cmdSN);
+    if (task.command.direction === 'read') {
+      this.connection.unregisterTask(task.itt);
+      this.fail(task, error);
+      abort.then(() => this.tasks.delete(task.itt), () => undefined);
+      return;
+    }
+    task.timedOut = true;
+    abort.then(() => {
+      if (this.tasks.get(task.itt) !== task) return; // its response came first
+      this.release(task);
+      this.fail(task, error);
+    }, () => undefined);
   }
 
   private setState(state: SessionState): void {

@@ -17,10 +17,13 @@ export interface ConnectOptions extends AdapterBinding {
   host: string;
   port: number;
   timeoutMs?: number;
+  /** Gives up at once (the session was closed while it connected). */
+  signal?: AbortSignal;
 }
 
 export async function connectBound(options: ConnectOptions): Promise<net.Socket> {
-  const { host, port, sourceAddress, device, timeoutMs = 10_000 } = options;
+  const { host, port, sourceAddress, device, timeoutMs = 10_000, signal } = options;
+  if (signal?.aborted) throw new ConnectError('connect aborted: the session was closed', 'EABORTED');
   const family = net.isIP(host) || (sourceAddress ? net.isIP(sourceAddress) : 0) || 4;
   const address = net.isIP(host) ? host : await resolve(host, family);
   if (sourceAddress && net.isIP(sourceAddress) !== net.isIP(address)) {
@@ -37,20 +40,22 @@ export async function connectBound(options: ConnectOptions): Promise<net.Socket>
   const portal = `${address.includes(':') ? `[${address}]` : address}:${port}`;
   const via = [sourceAddress && `from ${sourceAddress}`, device && `on ${device}`].filter(Boolean).join(' ');
   return new Promise<net.Socket>((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ConnectError(`portal ${portal} did not answer within ${timeoutMs} ms${via ? ` (${via})` : ''}`, 'ETIMEDOUT'));
-    }, timeoutMs);
-    socket.once('error', (error: NodeJS.ErrnoException) => {
+    const settle = (error?: ConnectError): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+      if (!error) {
+        socket.removeAllListeners('error');
+        resolvePromise(socket);
+        return;
+      }
       socket.destroy();
-      reject(new ConnectError(describeConnectFailure(error, portal, via), error.code ?? 'ECONNECT', error.errno));
-    });
-    socket.connect(port, address, () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolvePromise(socket);
-    });
+      reject(error);
+    };
+    const aborted = (): void => settle(new ConnectError(`connect to ${portal} aborted: the session was closed`, 'EABORTED'));
+    const timer = setTimeout(() => settle(new ConnectError(`portal ${portal} did not answer within ${timeoutMs} ms${via ? ` (${via})` : ''}`, 'ETIMEDOUT')), timeoutMs);
+    signal?.addEventListener('abort', aborted, { once: true });
+    socket.once('error', (error: NodeJS.ErrnoException) => settle(new ConnectError(describeConnectFailure(error, portal, via), error.code ?? 'ECONNECT', error.errno)));
+    socket.connect(port, address, () => settle());
   });
 }
 

@@ -143,10 +143,18 @@ export class PduConnection extends EventEmitter {
     this.socket.end();
   }
 
-  destroy(error?: Error): void {
+  destroy(error?: Error): void { this.close_(error, false); }
+
+  /**
+   * destroy() with an RST: the kernel discards what it has not sent yet, so nothing sent on this connection can
+   * reach the peer afterwards (a path declared dead must not deliver a WRITE after it was re-driven elsewhere).
+   */
+  abort(error?: Error): void { this.close_(error, true); }
+
+  private close_(error: Error | undefined, abortive: boolean): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.socket.destroy();
+    this.socket.destroy(abortive);
     // Like a Node socket: 'error' and 'close' come after the current tick.
     process.nextTick(() => {
       if (error && this.listenerCount('error') > 0) this.emit('error', error);

@@ -26,7 +26,7 @@ export interface NativeSocketEvents {
 interface SocketPump {
   writev(buffers: Buffer[]): boolean;
   end(): void;
-  destroy(): void;
+  destroy(abortive?: boolean): void;
   setReading(reading: boolean): void;
 }
 
@@ -53,6 +53,6 @@ export class NativeSocket {
   end(): void { this.pump.end(); }
   /** Stops (false) or resumes reading; writing goes on. */
   setReading(reading: boolean): void { this.pump.setReading(reading); }
-  /** Stops all I/O and closes the fd at once. */
-  destroy(): void { this.pump.destroy(); }
+  /** Stops all I/O and closes the fd at once; `abortive`: with an RST, discarding whatever the kernel has not sent. */
+  destroy(abortive = false): void { this.pump.destroy(abortive); }
 }

@@ -1,0 +1,24 @@
+// Degraded start on the command line: a device that came up without some of its paths says so on stderr, one line
+// per path with its reason, and again when one joins later (multipath-tools logs the same). The data still flows
+// through the paths that are up, so this is a warning, not an error.
+import type { MultipathDevice } from '../mpio/multipath-device';
+import type { PathInfo } from '../mpio/path';
+
+function describe(info: PathInfo): string {
+  const local = [info.local.address && `from ${info.local.address}`, info.local.device && `on ${info.local.device}`].filter(Boolean).join(' ');
+  return `path ${info.id}${local ? ` (${local})` : ''}`;
+}
+
+/** The paths that are down now, as `{id, reason}` (for --json). */
+export function downPaths(device: MultipathDevice): Array<{ id: number; reason: string }> {
+  return device.paths.filter((p) => p.failed).map((p) => ({ id: p.id, reason: p.lastError?.message ?? 'down' }));
+}
+
+export function announceDegradedPaths(device: MultipathDevice, retrying = true): void {
+  for (const p of device.paths) {
+    if (!p.failed) continue;
+    process.stderr.write(`iscsi-mpio: warning: ${describe(p.info())} is down: ${p.lastError?.message ?? 'not logged in'}${retrying ? '; retrying in the background' : ''}\n`);
+  }
+  if (!retrying) return;
+  device.on('path-reinstated', ({ path }) => process.stderr.write(`iscsi-mpio: ${describe(path)} is up again\n`));
+}
