@@ -75,11 +75,31 @@ export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId' |
   noPathRetryMs?: number;
   /** Path checker (TEST UNIT READY on failed paths) interval. Default 2000. */
   checkIntervalMs?: number;
+  /** Once one path is logged in, how long connect() waits for the others before coming up without them. Default 1000. */
+  startupGraceMs?: number;
 }
 
 function chapOptions(chap?: ChapOptions): ChapInitiatorOptions | undefined {
   if (!chap) return undefined;
   return { user: chap.user, secret: chap.secret, mutual: chap.mutual, algorithms: chap.algorithms };
+}
+
+/**
+ * Waits for the paths' first logins: all of them, or, once one is up, at most `graceMs` more for the rest (a path
+ * that is down must not hold the device back; it joins when it logs in). 'up', the login error, or 'pending'.
+ */
+async function firstLogins(logins: Array<Promise<void>>, graceMs: number): Promise<Array<'up' | 'pending' | Error>> {
+  const outcomes: Array<'up' | 'pending' | Error> = logins.map(() => 'pending');
+  let graceTimer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve) => {
+    let settled = 0;
+    logins.forEach((login, i) => login.then(() => { outcomes[i] = 'up'; }, (error: Error) => { outcomes[i] = error; }).finally(() => {
+      if (++settled === logins.length) resolve();
+      else if (outcomes[i] === 'up' && graceTimer === undefined) graceTimer = setTimeout(resolve, graceMs);
+    }));
+  });
+  clearTimeout(graceTimer);
+  return [...outcomes];
 }
 
 function describeSpec(spec: PathSpec): string {
@@ -148,19 +168,18 @@ export class Initiator {
       const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;
       return this.sessionOptions({ ...request, path: spec, pathId: label, isidSalt: salt });
     });
-    const logins = await Promise.allSettled(requests.map((options) => Session.open(options)));
-    const opened = logins.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
-    if (opened.length === 0) {
-      // One path: its own typed error (AuthenticationError, ConnectError...) says it best.
-      if (logins.length === 1) throw (logins[0] as PromiseRejectedResult).reason;
-      const reasons = logins.map((l, id) => `path ${id}${describeSpec(specs[id])}: ${(l as PromiseRejectedResult).reason?.message ?? l.status}`);
-      const error = new NoPathError(`no path logged in to ${request.target} (${reasons.join('; ')})`, 0, (logins[0] as PromiseRejectedResult).reason);
-      throw Object.assign(error, { reasons: logins.map((l) => (l as PromiseRejectedResult).reason as Error) });
-    }
     const recover = request.reconnect ?? true;
-    const paths = logins.map((l, id) => new Path(id, l.status === 'fulfilled'
-      ? l.value
-      : recover ? Session.background(requests[id], l.reason as Error) : Session.failed(requests[id], l.reason as Error), request.lun));
+    const started = requests.map((options) => Session.start({ ...options, reconnect: recover }));
+    const outcomes = await firstLogins(started.map((s) => s.ready), request.startupGraceMs ?? 1000);
+    const paths = started.map((s, id) => new Path(id, s.session, request.lun));
+    if (!outcomes.some((o) => o === 'up')) {
+      await Promise.all(paths.map((p) => p.session.close().catch(() => undefined)));
+      // One path: its own typed error (AuthenticationError, ConnectError...) says it best.
+      if (outcomes.length === 1) throw outcomes[0];
+      const reasons = outcomes.map((o, id) => `path ${id}${describeSpec(specs[id])}: ${(o as Error).message}`);
+      const error = new NoPathError(`no path logged in to ${request.target} (${reasons.join('; ')})`, 0, outcomes[0] as Error);
+      throw Object.assign(error, { reasons: outcomes });
+    }
     try {
       return await MultipathDevice.open(paths, request.lun, {
         policy: request.policy, policyOptions: request.policyOptions, noPathRetryMs: request.noPathRetryMs,

@@ -190,23 +190,25 @@ export class Session extends EventEmitter {
   }
 
   /**
-   * A session that keeps trying to log in in the background (a path that is down at start-up: degraded start).
-   * It starts 'recovering', emits 'warning' for each failed attempt and 'reconnected' when it is logged in.
+   * Starts logging in and returns at once (a multipath device logs its paths in in parallel and comes up with
+   * those that answer: degraded start). `ready` settles with the first login. When it fails, the session keeps
+   * trying in the background if `options.reconnect` allows (state 'recovering', a 'warning' per failed attempt,
+   * 'reconnected' once in), else it is 'failed'.
    */
-  static background(options: SessionOptions, firstError?: Error): Session {
+  static start(options: SessionOptions): { session: Session; ready: Promise<void> } {
     const session = new Session(options);
-    if (firstError) session.lastLoginError = firstError;
-    session.recover(1000);
-    return session;
+    const ready = session.establish().then(() => { session.emit('reconnected', session.info()); }, (error: Error) => {
+      if (session.stateValue !== 'closed') {
+        session.lastLoginError = error;
+        if (session.o.reconnect) session.recover(1000); else session.setState('failed');
+      }
+      throw error;
+    });
+    session.starting = ready.then(() => undefined, () => undefined);
+    return { session, ready };
   }
 
-  /** A session that never logged in and will not try again (reconnect off): state 'failed'. */
-  static failed(options: SessionOptions, error: Error): Session {
-    const session = new Session(options);
-    session.lastLoginError = error;
-    session.setState('failed');
-    return session;
-  }
+  private starting?: Promise<void>;
 
   /** Why the last login attempt failed (a path that is not logged in). */
   lastLoginError?: Error;
@@ -308,6 +310,7 @@ export class Session extends EventEmitter {
       if (!answered) this.emit('warning', new PathError(`${formatPortal(this.login.landed)} did not answer the Logout within ${this.o.logoutTimeoutMs} ms; the connection was closed without it`, 'ETIMEDOUT'));
     }
     this.teardown(new PathError('session closed', 'ESESSIONDOWN'));
+    await this.starting;
     await this.recovery;
   }
 
