@@ -56,10 +56,16 @@ export class Keepalive {
     this.pingSentAt = 0;
   }
 
-  stop(): void { clearInterval(this.timer); }
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  private stopped = false;
 
   /** One tick of the timer (public for tests driving a fake clock). */
   check(): void {
+    if (this.stopped) return;
     const now = this.now();
     const late = now - this.lastTick > 3 * this.tickMs;
     this.lastTick = now;
