@@ -32,7 +32,7 @@ describe('session: login redirect (tgtd)', function () {
   async function dropAndReconnect(session: Session): Promise<SessionInfo> {
     const reconnected = once(session, 'reconnected');
     // Break the TCP connection under the session, as a network fault would.
-    (session as unknown as { connection: { destroy(): void } }).connection.destroy();
+    (session as unknown as { core: { connection: { destroy(): void } } }).core.connection.destroy();
     const [info] = (await reconnected) as [SessionInfo];
     return info;
   }

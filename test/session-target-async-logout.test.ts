@@ -23,7 +23,7 @@ function connectionsOf(target: Target, member: number): TargetConnection[] {
 
 /** The session's current connection (white-box: to watch what it sends). */
 function sessionConnection(device: LunDevice): PduConnection {
-  return (device.session as unknown as { connection: PduConnection }).connection;
+  return (device.session as unknown as { core: { connection: PduConnection } }).core.connection;
 }
 
 interface Worker { errors: unknown[]; written: Map<number, Buffer>; ops: number }

@@ -1,9 +1,11 @@
-// Write data sequencing (RFC 7143 §11.7-§11.8, §13.10-§13.14): immediate data in the SCSI Command, unsolicited
+// The R2T / Data-Out phase (RFC 7143 §11.7-§11.8, §13.10-§13.14): immediate data in the SCSI Command, unsolicited
 // Data-Out up to FirstBurstLength unless InitialR2T, then Data-Out answering each R2T. Every segment is a view of
 // the caller's buffer (no copy) and never longer than the target's MaxRecvDataSegmentLength.
 import type { NegotiatedParameters } from '../protocol/negotiation';
+import type { R2T } from '../wire/bhs';
 import type { PduConnection } from '../wire/connection';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
+import type { SessionCore } from './session-core';
 
 export interface UnsolicitedPlan {
   /** Bytes sent as immediate data inside the SCSI Command PDU. */
@@ -48,3 +50,23 @@ export function sendDataOutSequence(connection: PduConnection, s: DataOutSequenc
 }
 
 export const UNSOLICITED_TTT = RESERVED_TAG;
+
+/**
+ * An R2T (RFC 7143 §11.8): the Data-Out sequence it asks for, from the write's own buffer. An R2T for a command
+ * that writes nothing, or for bytes outside the write or beyond MaxBurstLength, is a protocol violation: the
+ * connection goes. One for a task that already ended is ignored.
+ */
+export function answerR2T(core: SessionCore, bhs: R2T): void {
+  const task = core.tasks.get(bhs.itt);
+  if (!task || task.aborted || task.tmf) return;
+  const p = core.parameters;
+  const end = bhs.bufferOffset + bhs.desiredDataTransferLength;
+  if (task.command.direction !== 'write' || end > task.command.transferLength || bhs.desiredDataTransferLength > p.maxBurstLength) {
+    core.lost(new Error(`R2T for ITT ${bhs.itt} asks for bytes ${bhs.bufferOffset}..${end} outside the write or its burst limit`));
+    return;
+  }
+  sendDataOutSequence(core.connection, {
+    itt: task.itt, lun: task.lun, ttt: bhs.ttt, buffer: task.buffer!, offset: bhs.bufferOffset,
+    length: bhs.desiredDataTransferLength, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: core.expStatSN,
+  });
+}

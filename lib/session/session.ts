@@ -1,26 +1,35 @@
-// One iSCSI session on one connection: a path (DESIGN.md layer 3). Logs in (following redirects), runs the Full
-// Feature Phase (command window, task table, immediate/unsolicited/solicited data, Data-In placed straight into
-// the caller's buffer, NOP keepalive, async events, task management, logout) and recovers by logging in again with
-// the same ISID. I/O never hangs: every command ends with a result or a typed error within its timeout, and path
-// failures (PathError) are kept apart from SCSI statuses so a multipath layer can re-drive them elsewhere.
+// One iSCSI session on one connection: a path (DESIGN.md layer 4). This file logs in (following redirects), keeps
+// the session's state, hands each PDU of the Full Feature Phase to its phase module, and recovers by logging in
+// again with the same ISID; the phases themselves are split out as libiscsi splits them: scsi-command.ts (issuing),
+// data-in.ts (Data-In, SCSI Response), data-out.ts (R2T, Data-Out), task-management.ts (ABORT TASK, LUN RESET,
+// timeouts), nop.ts and keepalive.ts (liveness), logout.ts, and async events here with the re-login they ask for.
+// I/O never hangs: every command ends with a result or a typed error within its timeout, and path failures
+// (PathError) are kept apart from SCSI statuses so a multipath layer can re-drive them elsewhere.
 import { EventEmitter } from 'node:events';
 import type { ChapInitiatorOptions } from '../protocol/chap';
 import { formatIsid } from '../protocol/isid';
 import type { Digest, NegotiatedParameters, OperationalValues } from '../protocol/negotiation';
 import type { ScsiCdb } from '../scsi/commands';
-import { type AsyncMessage, type DataIn, encodeScsiCommand, type R2T, ScsiCommandFlags, type ScsiResponse, type TargetPdu } from '../wire/bhs';
+import type { AsyncMessage, TargetPdu } from '../wire/bhs';
 import type { PduConnection } from '../wire/connection';
 import type { ReceivedPdu } from '../wire/deframer';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { CommandWindow } from './command-window';
-import { planUnsolicited, sendDataOutSequence, UNSOLICITED_TTT } from './data-out';
+import { registerConnection } from './connection-registry';
+import { receiveDataIn, receiveFast, receiveScsiResponse } from './data-in';
+import { answerR2T } from './data-out';
 import { PathError, SessionArgumentError } from './errors';
 import { DEFAULT_KEEPALIVE, Keepalive } from './keepalive';
+import { requestLogout, waitIdle } from './logout';
+import { receiveNopIn, sendPing } from './nop';
 import { formatPortal, loginWithRedirects, type Portal, type PortalLogin, type Redirect } from './portal-login';
-import { registerConnection } from './connection-registry';
-import { serialLt } from '../wire/serial';
+import { sendScsiCommand } from './scsi-command';
+import { SessionCore } from './session-core';
 import { SessionStats } from './session-stats';
-import { TaskTable } from './task-table';
+import { type CommandResult, exactly, type Task } from './task';
+import { receiveTaskManagementResponse, resetLogicalUnit, sweepTimedOut } from './task-management';
+
+export type { CommandResult } from './task';
 
 export type SessionState = 'loggedIn' | 'draining' | 'recovering' | 'failed' | 'closed';
 
@@ -58,19 +67,6 @@ export interface SessionOptions {
   reconnect?: boolean;
 }
 
-/** The outcome of a SCSI command that reached the target. A non-GOOD status is data here, not an exception. */
-export interface CommandResult {
-  status: number;
-  /** Sense data without the iSCSI SenseLength prefix (CHECK CONDITION). */
-  sense?: Buffer;
-  /** Data-In bytes received, in order from offset 0, when fewer than the command's transfer length (absent: all). */
-  received?: number;
-  /** Bytes expected but not transferred (underflow), or not transferable (overflow). */
-  residual: number;
-  underflow: boolean;
-  overflow: boolean;
-}
-
 export interface SessionInfo {
   targetName: string;
   isid: string;
@@ -91,74 +87,31 @@ export interface SessionInfo {
   generation: number;
 }
 
-interface Task {
-  itt: number;
-  lun: number;
-  command: ScsiCdb;
-  buffer?: Buffer;
-  cmdSN?: number;
-  issue?: (cmdSN: number) => void;
-  expDataSN: number;
-  /** Data-In bytes received so far; each Data-In must start where the last ended (in order, no holes). */
-  received: number;
-  startedAt: number;
-  /** The login generation it was sent on. */
-  generation?: number;
-  /** Timed out, ABORT TASK sent: a late response still completes it; the TMF answer fails it. */
-  timedOut?: boolean;
-  timer?: NodeJS.Timeout;
-  /** Called from the receive path itself (Session.submit). */
-  done: (r: CommandResult) => void;
-  /** Called from a microtask: never inside the session's own loops. */
-  failed: (e: Error) => void;
-  /** Timed out and aborted: its tag stays reserved until the target confirms, its late PDUs are dropped. */
-  aborted?: boolean;
-  /** A task management function rather than a SCSI command. */
-  tmf?: boolean;
-}
-
 /** Time2Wait above this is a target bug or hostile: do not stall a path for an hour on its word (RFC max 3600). */
 const MAX_TIME2WAIT_S = 10;
-const TMF_ABORT_TASK = 1;
-const TMF_LUN_RESET = 5;
 const ASYNC_LOGOUT_REQUEST = 1;
 const ASYNC_DROP_CONNECTION = 2;
 const ASYNC_DROP_ALL = 3;
 const REJECT_WAITING_FOR_LOGOUT = 0x0c;
-// Flag bits of Data-In (S) and of Data-In / SCSI Response (U, O), RFC 7143 §11.7.1, §11.4.
-const DATA_IN_STATUS = 0x01;
-const RESIDUAL_UNDERFLOW = 0x02;
-const RESIDUAL_OVERFLOW = 0x04;
-/** Most commands end GOOD without residual: one shared result for them instead of an object per I/O. */
-const GOOD_RESULT: CommandResult = Object.freeze({ status: 0, residual: 0, underflow: false, overflow: false });
-const resultOf = (status: number, residual: number, underflow: boolean, overflow: boolean): CommandResult =>
-  (status === 0 && residual === 0 && !underflow && !overflow ? GOOD_RESULT : { status, residual, underflow, overflow });
-
-/** The first `length` bytes of `buffer`: the buffer itself when that is all of it (no view to allocate per I/O). */
-const exactly = (buffer: Buffer, length: number): Buffer => (buffer.length === length ? buffer : buffer.subarray(0, length));
 
 /**
  * Events: 'state' (SessionState), 'asyncEvent' (AsyncMessage), 'reconnected' (SessionInfo), 'warning' (Error),
  * 'unitAttention' (ScsiError: one the device layer retried for its caller, lib/session/scsi-retry.ts).
  */
 export class Session extends EventEmitter {
-  private connection!: PduConnection;
   private login!: PortalLogin;
-  private window!: CommandWindow;
-  private readonly tasks = new TaskTable<Task>();
-  private expStatSN = 0;
-  private keepalive?: Keepalive;
   private unregister?: () => void;
   private home: Portal;
   private stateValue: SessionState = 'recovering';
   private recovery?: Promise<void>;
   private readonly o: Required<Pick<SessionOptions, 'connectTimeoutMs' | 'loginTimeoutMs' | 'commandTimeoutMs' | 'nopIntervalMs' | 'nopTimeoutMs' | 'busyNopIntervalMs' | 'busyNopTimeoutMs' | 'reconnectBackoffMaxMs' | 'logoutTimeoutMs' | 'maxRedirects' | 'reconnect'>> & SessionOptions;
   readonly stats = new SessionStats();
+  /** The Full Feature Phase state the phase modules share (lib/session/session-core.ts). */
+  private readonly core: SessionCore;
   private cmdSNSeed = 1;
   /** One timer for every command's timeout instead of one per command: a timer per I/O costs more than the I/O. */
   private sweepTimeouts?: NodeJS.Timeout;
   private get sweepIntervalMs(): number { return Math.max(50, Math.min(1000, this.o.commandTimeoutMs / 8)); }
-  private generation = 0;
   /** Generations whose connection died with commands outstanding, and the portal group each was in. */
   private readonly unfenced = new Map<number, number | undefined>();
   /** Aborts a login in progress when the session is closed. */
@@ -180,6 +133,10 @@ export class Session extends EventEmitter {
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new SessionArgumentError(`${key} must be a number of milliseconds above 0, not ${String(v)}`);
     }
     this.home = options.portal;
+    this.core = new SessionCore(this.o.targetName, this.o, this.stats, {
+      lost: (c, error) => this.connectionLost(c, error),
+      open: () => this.stateValue === 'loggedIn' || this.stateValue === 'draining',
+    });
   }
 
   /** Logs in (following redirects) and returns the session in Full Feature Phase. */
@@ -222,7 +179,13 @@ export class Session extends EventEmitter {
 
   get state(): SessionState { return this.stateValue; }
   get parameters(): NegotiatedParameters { return this.login.login.parameters; }
-  get inFlight(): number { return this.tasks.size; }
+
+  /**
+   * LOGICAL UNIT RESET (RFC 7143 §11.5.1 function 5). Resolves with the TMF response code (0 = done). The commands
+   * the reset aborted on that LUN end at once with PathError EABORTED (a multipath layer may re-drive them).
+   */
+  lunReset(lun: number): Promise<number> { return resetLogicalUnit(this.core, lun); }
+  get inFlight(): number { return this.core.tasks.size; }
 
   info(): SessionInfo {
     const l = this.login as PortalLogin | undefined;
@@ -238,9 +201,9 @@ export class Session extends EventEmitter {
     return {
       targetName: this.o.targetName, isid: formatIsid(this.o.isid), tsih: l.login.tsih, state: this.stateValue,
       portal: this.home, landed: l.landed, redirectedFrom: lastTemporary, redirects: l.redirects,
-      local: { address: this.connection.localAddress, port: this.connection.localPort, device: this.o.device },
+      local: { address: this.core.connection.localAddress, port: this.core.connection.localPort, device: this.o.device },
       parameters: l.login.parameters, authMethod: l.login.authentication === 'None' ? 'None' : 'CHAP',
-      tpgt: l.login.targetPortalGroupTag, generation: this.generation,
+      tpgt: l.login.targetPortalGroupTag, generation: this.core.generation,
     };
   }
 
@@ -268,30 +231,14 @@ export class Session extends EventEmitter {
       return;
     }
     const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, received: 0, startedAt: performance.now(), done, failed };
-    task.itt = this.tasks.add(task);
-    if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
-    this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
+    task.itt = this.core.tasks.add(task);
+    if (command.direction === 'read') this.core.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
+    this.sweepTimeouts ??= setInterval(() => sweepTimedOut(this.core), this.sweepIntervalMs).unref();
     this.stats.started();
-    task.issue = (cmdSN) => this.sendCommand(task, cmdSN);
-    this.window.issue(task.issue);
+    task.issue = (cmdSN) => sendScsiCommand(this.core, task, cmdSN);
+    this.core.window.issue(task.issue);
   }
 
-  /**
-   * LOGICAL UNIT RESET (RFC 7143 §11.5.1 function 5). Resolves with the TMF response code (0 = done). The commands
-   * the reset aborted on that LUN end at once with PathError EABORTED (a multipath layer may re-drive them).
-   */
-  async lunReset(lun: number): Promise<number> {
-    const outstanding = [...this.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.lun === lun && t.cmdSN !== undefined);
-    const response = await this.taskManagement(TMF_LUN_RESET, lun, RESERVED_TAG, 0);
-    if (response === 0) {
-      for (const task of outstanding) {
-        if (this.tasks.get(task.itt) !== task) continue; // it completed before the reset took effect
-        this.release(task);
-        this.fail(task, new PathError(`command 0x${task.command.cdb[0]?.toString(16)} was aborted by a LOGICAL UNIT RESET`, 'EABORTED'));
-      }
-    }
-    return response;
-  }
 
   /**
    * Logs out (bounded wait) and closes. Outstanding commands get the time left to finish; queued ones fail. Close
@@ -305,8 +252,8 @@ export class Session extends EventEmitter {
     this.closing.abort();
     this.wakeRecovery?.();
     if (wasLoggedIn) {
-      await this.waitIdle(this.o.logoutTimeoutMs);
-      const answered = await this.logout(0).then((r) => r !== undefined, () => false);
+      await waitIdle(this.core, this.o.logoutTimeoutMs);
+      const answered = await requestLogout(this.core, 0, MAX_TIME2WAIT_S).then((r) => r !== undefined, () => false);
       if (!answered) this.emit('warning', new PathError(`${formatPortal(this.login.landed)} did not answer the Logout within ${this.o.logoutTimeoutMs} ms; the connection was closed without it`, 'ETIMEDOUT'));
     }
     this.teardown(new PathError('session closed', 'ESESSIONDOWN'));
@@ -335,25 +282,27 @@ export class Session extends EventEmitter {
     }
     if (login.movedTo) this.home = login.movedTo;
     this.login = login;
-    this.generation++;
+    this.core.generation++;
     this.lastLoginError = undefined;
     // Same ISID, TSIH 0, same portal group: the target ended every task of the session's earlier connections.
     for (const [g, tpgt] of this.unfenced) if (tpgt === login.login.targetPortalGroupTag) this.unfenced.delete(g);
     this.stats.redirects += login.redirects.length;
     const c = login.connection;
-    this.connection = c;
-    this.expStatSN = login.login.expStatSN;
-    if (this.window) this.window.restart(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
-    else this.window = new CommandWindow(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
-    c.setFastPath((opcode, itt, header, at, placed, dataLength) => c === this.connection && this.fastPdu(opcode, itt, header, at, placed, dataLength));
+    this.core.connection = c;
+    this.core.parameters = login.login.parameters;
+    this.core.expStatSN = login.login.expStatSN;
+    if (this.core.window) this.core.window.restart(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
+    else this.core.window = new CommandWindow(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
+    const core = this.core;
+    c.setFastPath((opcode, itt, header, at, placed, dataLength) => c === core.connection && receiveFast(core, opcode, itt, header, at, placed, dataLength));
     c.on('pdu', (pdu: ReceivedPdu) => this.receive(c, pdu));
     c.on('error', (error: Error) => this.connectionLost(c, error));
     c.on('close', () => this.connectionLost(c, new Error('the connection closed')));
-    this.keepalive = new Keepalive({
+    this.core.keepalive = new Keepalive({
       idleIntervalMs: this.o.nopIntervalMs, idleTimeoutMs: this.o.nopTimeoutMs, busyIntervalMs: this.o.busyNopIntervalMs, busyTimeoutMs: this.o.busyNopTimeoutMs,
     }, {
-      busy: () => this.tasks.size > 0,
-      ping: () => this.ping(),
+      busy: () => this.core.tasks.size > 0,
+      ping: () => sendPing(this.core),
       dead: (ms) => this.connectionLost(c, new Error(`no PDU for ${ms} ms, NOP-Out ping unanswered`)),
     });
     this.unregister = registerConnection(c, {
@@ -363,7 +312,7 @@ export class Session extends EventEmitter {
   }
 
   private connectionLost(c: PduConnection, error: Error): void {
-    if (c !== this.connection) return;
+    if (c !== this.core.connection) return;
     if (this.stateValue === 'closed' || this.stateValue === 'failed' || this.stateValue === 'recovering') return;
     this.teardown(new PathError(`connection to ${formatPortal(this.login.landed)} lost: ${error.message}`, 'ECONNLOST', error), true);
     if (this.o.reconnect) this.recover(Math.min(this.parameters.defaultTime2Wait, MAX_TIME2WAIT_S) * 1000);
@@ -378,26 +327,26 @@ export class Session extends EventEmitter {
   private teardown(error: PathError, abortive = false): void {
     clearInterval(this.sweepTimeouts);
     this.sweepTimeouts = undefined;
-    this.keepalive?.stop();
-    this.keepalive = undefined;
+    this.core.keepalive?.stop();
+    this.core.keepalive = undefined;
     this.unregister?.();
     this.unregister = undefined;
-    for (const issue of this.window?.takeWaiting() ?? []) {
-      const task = [...this.tasks.values()].find((t) => t.issue === issue);
-      if (task) this.fail(task, error);
+    for (const issue of this.core.window?.takeWaiting() ?? []) {
+      const task = [...this.core.tasks.values()].find((t) => t.issue === issue);
+      if (task) this.core.fail(task, error);
     }
     let outstanding = false;
-    for (const task of this.tasks.takeAll()) {
+    for (const task of this.core.tasks.takeAll()) {
       const sent = task.cmdSN !== undefined && !task.tmf;
       outstanding ||= sent;
       // Each command gets its own error: whether it may still execute is a fact about that command.
-      const own = sent ? Object.assign(new PathError(error.message, error.code, error.cause), { indeterminate: { generation: task.generation ?? this.generation } }) : error;
-      this.fail(task, own);
+      const own = sent ? Object.assign(new PathError(error.message, error.code, error.cause), { indeterminate: { generation: task.generation ?? this.core.generation } }) : error;
+      this.core.fail(task, own);
     }
-    if (outstanding) this.unfenced.set(this.generation, this.login?.login.targetPortalGroupTag);
-    this.connection?.setFastPath(undefined);
-    this.connection?.removeAllListeners('pdu');
-    if (abortive) this.connection?.abort(); else this.connection?.destroy();
+    if (outstanding) this.unfenced.set(this.core.generation, this.login?.login.targetPortalGroupTag);
+    this.core.connection?.setFastPath(undefined);
+    this.core.connection?.removeAllListeners('pdu');
+    if (abortive) this.core.connection?.abort(); else this.core.connection?.destroy();
   }
 
   /** Logs in again from the home portal (original, or where a permanent redirect moved it), backing off. */
@@ -412,7 +361,7 @@ export class Session extends EventEmitter {
         if (this.stateValue !== 'recovering') break;
         try {
           // Same ISID, TSIH 0: the target reinstates (cleans up) the old session at once (protocol.md §0 item 1).
-          if (this.window) this.cmdSNSeed = this.window.current;
+          if (this.core.window) this.cmdSNSeed = this.core.window.current;
           await this.establish();
           this.emit('reconnected', this.info());
           break;
@@ -436,237 +385,52 @@ export class Session extends EventEmitter {
     });
   }
 
-  // --- Full Feature Phase: sending ---
-
-  private sendCommand(task: Task, cmdSN: number): void {
-    task.cmdSN = cmdSN;
-    task.generation = this.generation;
-    const { command, buffer } = task;
-    const connection = this.connection;
-    const header = connection.allocHeader();
-    if (command.direction !== 'write') {
-      const flags = ScsiCommandFlags.FINAL | ScsiCommandFlags.SIMPLE | (command.direction === 'read' ? ScsiCommandFlags.READ : 0);
-      encodeScsiCommand(header, flags, task.lun, task.itt, command.transferLength, cmdSN, this.expStatSN, command.cdb);
-      connection.sendEncoded(header);
-      return;
-    }
-    const p = this.parameters;
-    const plan = planUnsolicited(command.transferLength, p);
-    const flags = (plan.unsolicitedEnd === plan.immediate ? ScsiCommandFlags.FINAL : 0) | ScsiCommandFlags.WRITE | ScsiCommandFlags.SIMPLE;
-    encodeScsiCommand(header, flags, task.lun, task.itt, command.transferLength, cmdSN, this.expStatSN, command.cdb);
-    connection.sendEncoded(header, plan.immediate > 0 ? buffer!.subarray(0, plan.immediate) : undefined);
-    if (plan.unsolicitedEnd > plan.immediate) {
-      sendDataOutSequence(connection, {
-        itt: task.itt, lun: task.lun, ttt: UNSOLICITED_TTT, buffer: buffer!, offset: plan.immediate,
-        length: plan.unsolicitedEnd - plan.immediate, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: this.expStatSN,
-      });
-    }
-  }
-
-  private ping(): void {
-    if (this.stateValue !== 'loggedIn' && this.stateValue !== 'draining') return;
-    // An immediate NOP-Out: it takes no CmdSN and needs no free window slot.
-    this.connection.send({
-      opcode: Opcode.NopOut, immediate: true, lun: 0, itt: 0x7fffffff, ttt: RESERVED_TAG, cmdSN: this.window.current, expStatSN: this.expStatSN,
-    });
-  }
-
-  private taskManagement(func: number, lun: number, referencedTaskTag: number, refCmdSN: number): Promise<number> {
-    if (this.stateValue !== 'loggedIn' && this.stateValue !== 'draining') {
-      return Promise.reject(new PathError(`session to ${this.o.targetName} is ${this.stateValue}`, 'ESESSIONDOWN'));
-    }
-    return new Promise<number>((resolve, reject) => {
-      const task: Task = {
-        itt: 0, lun, command: { cdb: Buffer.alloc(0), direction: 'none', transferLength: 0 }, expDataSN: 0, received: 0, tmf: true,
-        startedAt: performance.now(), done: (r) => resolve(r.status), failed: reject,
-      };
-      task.itt = this.tasks.add(task);
-      task.timer = setTimeout(() => {
-        // An unanswered task management request means the connection is not usable.
-        this.connectionLost(this.connection, new Error('task management request unanswered'));
-      }, this.o.commandTimeoutMs);
-      this.connection.send({
-        opcode: Opcode.TaskManagementRequest, immediate: true, func, lun, itt: task.itt, referencedTaskTag,
-        cmdSN: this.window.current, expStatSN: this.expStatSN, refCmdSN, expDataSN: 0,
-      });
-    });
-  }
-
-  /**
-   * Sends a Logout Request and waits (bounded, protocol.md §0 item 5) for its response. Resolves with the
-   * Time2Wait (s) of the Logout Response (capped), undefined when none came in time.
-   */
-  private logout(reason: number): Promise<number | undefined> {
-    const c = this.connection;
-    return new Promise<number | undefined>((resolve) => {
-      const itt = 0x7ffffffe;
-      const done = (time2Wait?: number) => {
-        clearTimeout(timer);
-        c.off('pdu', onPdu);
-        resolve(time2Wait);
-      };
-      const onPdu = (pdu: ReceivedPdu) => {
-        if (pdu.bhs.opcode === Opcode.LogoutResponse) done(Math.min(pdu.bhs.time2Wait, MAX_TIME2WAIT_S));
-      };
-      const timer = setTimeout(() => done(undefined), this.o.logoutTimeoutMs);
-      c.on('pdu', onPdu);
-      c.once('close', () => done(undefined));
-      c.send({ opcode: Opcode.LogoutRequest, immediate: true, reason, cid: 0, itt, cmdSN: this.window.current, expStatSN: this.expStatSN });
-    });
-  }
-
-  private waitIdle(timeoutMs: number): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    return new Promise((resolve) => {
-      const check = () => {
-        const busy = [...this.tasks.values()].some((t) => !t.aborted && !t.tmf && t.cmdSN !== undefined);
-        if (!busy || Date.now() >= until) resolve();
-        else setTimeout(check, 5);
-      };
-      check();
-    });
-  }
-
-  // --- Full Feature Phase: receiving ---
+  // --- Full Feature Phase: each PDU to its phase ---
 
   private receive(c: PduConnection, pdu: ReceivedPdu): void {
-    if (c !== this.connection) return;
-    this.keepalive?.heard();
+    if (c !== this.core.connection) return;
+    this.core.keepalive?.heard();
     const bhs = pdu.bhs as TargetPdu;
-    if ('expCmdSN' in bhs) this.window.update(bhs.expCmdSN, bhs.maxCmdSN);
+    if ('expCmdSN' in bhs) this.core.window.update(bhs.expCmdSN, bhs.maxCmdSN);
     switch (bhs.opcode) {
-      case Opcode.DataIn: return this.dataIn(bhs, pdu);
-      case Opcode.ScsiResponse: return this.scsiResponse(bhs, pdu);
-      case Opcode.R2T: return this.r2t(bhs);
-      case Opcode.NopIn:
-        if (bhs.itt !== RESERVED_TAG) this.advanceStatSN(bhs.statSN);
-        // A target ping (TTT set) needs an answer carrying its TTT and LUN; an answer to our ping needs none.
-        if (bhs.ttt !== RESERVED_TAG) {
-          c.send({ opcode: Opcode.NopOut, immediate: true, lun: bhs.lun, itt: RESERVED_TAG, ttt: bhs.ttt, cmdSN: this.window.current, expStatSN: this.expStatSN });
-        }
-        return;
-      case Opcode.TaskManagementResponse: {
-        this.advanceStatSN(bhs.statSN);
-        const task = this.tasks.get(bhs.itt);
-        if (task) this.finish(task, { status: bhs.response, residual: 0, underflow: false, overflow: false });
-        return;
-      }
+      case Opcode.DataIn: return receiveDataIn(this.core, bhs, pdu);
+      case Opcode.ScsiResponse: return receiveScsiResponse(this.core, bhs, pdu);
+      case Opcode.R2T: return answerR2T(this.core, bhs);
+      case Opcode.NopIn: return receiveNopIn(this.core, bhs);
+      case Opcode.TaskManagementResponse: return receiveTaskManagementResponse(this.core, bhs);
       case Opcode.AsyncMessage: return this.asyncMessage(bhs);
       case Opcode.Reject: {
-        this.advanceStatSN(bhs.statSN);
+        this.core.advanceStatSN(bhs.statSN);
         const rejectedItt = pdu.data && pdu.data.length >= 20 ? pdu.data.readUInt32BE(16) : RESERVED_TAG;
-        const task = this.tasks.get(rejectedItt);
+        const task = this.core.tasks.get(rejectedItt);
         if (task && !task.tmf && !task.aborted && bhs.reason === REJECT_WAITING_FOR_LOGOUT && this.stateValue === 'draining') {
           // The command crossed the target's logout request on the wire: path-retryable (protocol.md §0 item 4).
-          this.connection.unregisterTask(task.itt);
+          this.core.connection.unregisterTask(task.itt);
           task.cmdSN = undefined;
           task.expDataSN = 0;
           return;
         }
         const error = new PathError(`the target rejected a PDU (reason 0x${bhs.reason.toString(16)})`, 'EREJECTED');
-        if (task) { this.tasks.delete(task.itt); this.fail(task, error); } else this.emit('warning', error);
+        // release(): a rejected read's buffer must be detached before anyone re-drives it.
+        if (task) { this.core.release(task); this.core.fail(task, error); } else this.emit('warning', error);
         return;
       }
       case Opcode.LogoutResponse:
       case Opcode.TextResponse:
-        this.advanceStatSN(bhs.statSN);
+        this.core.advanceStatSN(bhs.statSN);
         return;
       default:
         this.emit('warning', new PathError(`unexpected opcode 0x${bhs.opcode.toString(16)} in Full Feature Phase`, 'EREJECTED'));
     }
   }
 
-  /**
-   * The hot path of receive(): a Data-In already placed in its task's buffer, or a SCSI Response without sense, for
-   * a command running normally, read straight from the header with no decoded BHS. Anything else (an error to
-   * report, sense to copy, a late PDU) returns false and takes the full path.
-   */
-  private fastPdu(opcode: number, itt: number, h: Buffer, o: number, placed: boolean, dataLength: number): boolean {
-    const isDataIn = opcode === Opcode.DataIn;
-    if (!isDataIn && (opcode !== Opcode.ScsiResponse || dataLength > 0 || h[o + 2] !== 0)) return false;
-    const task = this.tasks.get(itt);
-    if (task === undefined || task.aborted || task.tmf) return false;
-    const flags = h[o + 1];
-    if (isDataIn) {
-      if (dataLength > 0 && !placed) return false;
-      // In order and without holes (DataPDUInOrder/DataSequenceInOrder=Yes): anything else takes the full path.
-      if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) !== task.received) return false;
-      task.expDataSN++;
-      task.received += dataLength;
-    }
-    this.keepalive?.heard();
-    this.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
-    if (isDataIn && (flags & DATA_IN_STATUS) === 0) return true;
-    this.advanceStatSN(h.readUInt32BE(o + 24));
-    this.finish(task, this.readResult(task, resultOf(h[o + 3], h.readUInt32BE(o + 44), (flags & RESIDUAL_UNDERFLOW) !== 0, (flags & RESIDUAL_OVERFLOW) !== 0)));
-    return true;
-  }
 
-  /** A read's result says how many bytes really arrived when that is fewer than asked (CommandResult.received). */
-  private readResult(task: Task, result: CommandResult): CommandResult {
-    if (task.command.direction !== 'read' || task.received >= task.command.transferLength) return result;
-    return { ...result, received: task.received };
-  }
 
-  private dataIn(bhs: DataIn, pdu: ReceivedPdu): void {
-    const task = this.tasks.get(bhs.itt);
-    if (bhs.hasStatus) this.advanceStatSN(bhs.statSN);
-    if (!task || task.aborted || task.tmf) return;
-    if (task.command.direction !== 'read' || !task.buffer) {
-      // Data-In never lands in a write's buffer (it is the application's data, about to be sent).
-      this.connectionLost(this.connection, new Error(`Data-In for ITT ${bhs.itt}, a command that reads nothing`));
-      return;
-    }
-    if (bhs.dataSN !== task.expDataSN || bhs.bufferOffset !== task.received || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
-      // ERL 0 has no way to recover a lost, repeated or misplaced Data-In: the connection goes (RFC 7143 §7.1.4).
-      this.connectionLost(this.connection, new Error(`Data-In for ITT ${bhs.itt} out of order or out of range (DataSN ${bhs.dataSN}, expected ${task.expDataSN}; offset ${bhs.bufferOffset}, expected ${task.received})`));
-      return;
-    }
-    task.expDataSN++;
-    task.received += bhs.dataLength;
-    if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer, bhs.bufferOffset);
-    if (bhs.hasStatus) {
-      this.finish(task, this.readResult(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow)));
-    }
-  }
 
-  private scsiResponse(bhs: ScsiResponse, pdu: ReceivedPdu): void {
-    this.advanceStatSN(bhs.statSN);
-    const task = this.tasks.get(bhs.itt);
-    if (!task || task.aborted) {
-      if (task) this.release(task);
-      return;
-    }
-    if (bhs.response !== 0) {
-      this.release(task);
-      this.fail(task, new PathError(`the target failed the command (iSCSI response 0x${bhs.response.toString(16)})`, 'EREJECTED'));
-      return;
-    }
-    let sense: Buffer | undefined;
-    if (pdu.data && pdu.data.length >= 2) {
-      const length = pdu.data.readUInt16BE(0);
-      if (length > 0) sense = Buffer.from(pdu.data.subarray(2, 2 + length));
-    }
-    this.finish(task, this.readResult(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow }));
-  }
 
-  private r2t(bhs: R2T): void {
-    const task = this.tasks.get(bhs.itt);
-    if (!task || task.aborted) return;
-    const p = this.parameters;
-    const end = bhs.bufferOffset + bhs.desiredDataTransferLength;
-    if (task.command.direction !== 'write' || end > task.command.transferLength || bhs.desiredDataTransferLength > p.maxBurstLength) {
-      this.connectionLost(this.connection, new Error(`R2T for ITT ${bhs.itt} asks for bytes ${bhs.bufferOffset}..${end} outside the write or its burst limit`));
-      return;
-    }
-    sendDataOutSequence(this.connection, {
-      itt: task.itt, lun: task.lun, ttt: bhs.ttt, buffer: task.buffer!, offset: bhs.bufferOffset,
-      length: bhs.desiredDataTransferLength, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: this.expStatSN,
-    });
-  }
 
   private asyncMessage(bhs: AsyncMessage): void {
-    this.advanceStatSN(bhs.statSN);
+    this.core.advanceStatSN(bhs.statSN);
     this.emit('asyncEvent', bhs);
     if (bhs.asyncEvent === ASYNC_LOGOUT_REQUEST) this.drainAndRelogin(bhs.parameter3, bhs.parameter2);
     else if (bhs.asyncEvent === ASYNC_DROP_CONNECTION || bhs.asyncEvent === ASYNC_DROP_ALL) {
@@ -682,27 +446,27 @@ export class Session extends EventEmitter {
   private drainAndRelogin(parameter3: number, parameter2: number): void {
     if (this.stateValue !== 'loggedIn') return;
     this.setState('draining');
-    this.window.pause();
+    this.core.window.pause();
     const budget = Math.max(500, Math.min(parameter3 * 1000 - 500, 5000));
     void (async () => {
-      await this.waitIdle(budget);
+      await waitIdle(this.core, budget);
       if (this.stateValue !== 'draining') return;
-      const time2Wait = await this.logout(0).catch(() => undefined);
+      const time2Wait = await requestLogout(this.core, 0, MAX_TIME2WAIT_S);
       if (this.state !== 'draining') return; // closed meanwhile: close() tears down
-      this.window.takeWaiting();
+      this.core.window.takeWaiting();
       // Commands never sent, and those still unanswered when the target answered the Logout (it ended them with the
       // connection), survive the re-login: they are sent again instead of failing the application. Without a
       // Logout Response nothing says they ended: they fail as indeterminate (teardown), to be fenced first.
       const answered = time2Wait !== undefined;
-      const carried = [...this.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.issue && (answered || t.cmdSN === undefined));
+      const carried = [...this.core.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.issue && (answered || t.cmdSN === undefined));
       for (const t of carried) {
-        this.tasks.delete(t.itt);
+        this.core.tasks.delete(t.itt);
         t.cmdSN = undefined;
         t.expDataSN = 0;
       }
       this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'), !answered);
       this.setState('recovering');
-      this.cmdSNSeed = this.window.current;
+      this.cmdSNSeed = this.core.window.current;
       try {
         // The Logout Response's Time2Wait, else the Async Message's Parameter2 (open-iscsi reads it there too).
         const waitS = Math.min(time2Wait || parameter2, MAX_TIME2WAIT_S);
@@ -710,13 +474,13 @@ export class Session extends EventEmitter {
         if ((this.state as SessionState) !== 'recovering') throw new PathError('session closed during re-login', 'ESESSIONDOWN');
         await this.establish();
         for (const t of carried) {
-          t.itt = this.tasks.add(t);
-          if (t.command.direction === 'read') this.connection.registerTask(t.itt, exactly(t.buffer!, t.command.transferLength));
-          this.window.issue(t.issue!);
+          t.itt = this.core.tasks.add(t);
+          if (t.command.direction === 'read') this.core.connection.registerTask(t.itt, exactly(t.buffer!, t.command.transferLength));
+          this.core.window.issue(t.issue!);
         }
         this.emit('reconnected', this.info());
       } catch (error) {
-        for (const t of carried) this.fail(t, new PathError(`re-login after logout request failed: ${(error as Error).message}`, 'ESESSIONDOWN'));
+        for (const t of carried) this.core.fail(t, new PathError(`re-login after logout request failed: ${(error as Error).message}`, 'ESESSIONDOWN'));
         if ((this.state as SessionState) === 'closed') return;
         this.setState('failed');
         if (this.o.reconnect) this.recover(Math.min(this.parameters.defaultTime2Wait, MAX_TIME2WAIT_S) * 1000);
@@ -726,72 +490,11 @@ export class Session extends EventEmitter {
 
   // --- completion ---
 
-  private advanceStatSN(statSN: number): void {
-    if (!serialLt(statSN, this.expStatSN)) this.expStatSN = (statSN + 1) >>> 0;
-  }
 
-  private finish(task: Task, result: CommandResult): void {
-    this.release(task);
-    if (task.tmf) { task.done(result); return; }
-    const bytes = task.command.transferLength - (result.underflow ? result.residual : 0);
-    this.stats.completed(task.command.direction, bytes, performance.now() - task.startedAt);
-    task.done(result);
-  }
 
-  private fail(task: Task, error: Error): void {
-    if (task.timer) clearTimeout(task.timer);
-    task.timer = undefined;
-    if (task.aborted) return; // its caller already got ETIMEDOUT
-    task.aborted = true;
-    if (!task.tmf) this.stats.failed();
-    // Later: a caller that re-submits must not land in a loop that is failing this session's tasks.
-    queueMicrotask(() => task.failed(error));
-  }
 
-  private release(task: Task): void {
-    if (task.timer) clearTimeout(task.timer);
-    task.timer = undefined;
-    this.tasks.delete(task.itt);
-    this.connection.unregisterTask(task.itt);
-  }
 
-  /** Times out the SCSI commands older than commandTimeoutMs (within one sweep interval of it). */
-  private sweep(): void {
-    const expired = performance.now() - this.o.commandTimeoutMs;
-    for (const task of this.tasks.values()) {
-      if (!task.tmf && !task.aborted && !task.timedOut && task.startedAt <= expired) this.timeout(task);
-    }
-  }
 
-  /**
-   * A command past its timeout is aborted (ABORT TASK). A read fails at once: it is harmless to re-drive, and its
-   * buffer is detached from the connection first so no late Data-In lands in it. Anything else (a write) fails
-   * only once the target answered the abort, so it cannot execute after it was re-driven; its own late response
-   * still completes it. An unanswered abort takes the connection down, and the command fails as indeterminate.
-   */
-  private timeout(task: Task): void {
-    task.timer = undefined;
-    const error = new PathError(`command 0x${task.command.cdb[0]?.toString(16)} timed out after ${this.o.commandTimeoutMs} ms`, 'ETIMEDOUT');
-    if (task.cmdSN === undefined) {
-      if (task.issue) this.window.cancel(task.issue);
-      this.release(task);
-      this.fail(task, error);
-      return;
-    }
-    const abort = this.taskManagement(TMF_ABORT_TASK, task.lun, task.itt, task.cmdSN);
-    if (task.command.direction === 'read') {
-      this.connection.unregisterTask(task.itt);
-      this.fail(task, error);
-      abort.then(() => this.tasks.delete(task.itt), () => undefined);
-      return;
-    }
-    task.timedOut = true;
-    abort.then(() => {
-      if (this.tasks.get(task.itt) !== task) return; // its response came first
-      this.release(task);
-      this.fail(task, error);
-    }, () => undefined);
-  }
 
   private setState(state: SessionState): void {
     if (this.stateValue === state) return;

@@ -1,0 +1,86 @@
+// The Data-In phase (RFC 7143 §11.7) and SCSI Responses (§11.4): read data placed in the caller's buffer, the
+// status that ends a command, residuals. A read is data only when every byte of it arrived, in order and without
+// holes; Data-In never lands in a buffer that is not a read's.
+import type { DataIn, ScsiResponse } from '../wire/bhs';
+import type { ReceivedPdu } from '../wire/deframer';
+import { Opcode } from '../wire/opcodes';
+import { PathError } from './errors';
+import type { SessionCore } from './session-core';
+import { type CommandResult, resultOf, type Task } from './task';
+
+// Flag bits of Data-In (S) and of Data-In / SCSI Response (U, O), RFC 7143 §11.7.1, §11.4.
+const DATA_IN_STATUS = 0x01;
+const RESIDUAL_UNDERFLOW = 0x02;
+const RESIDUAL_OVERFLOW = 0x04;
+
+/**
+ * The hot path of the receive side: a Data-In already placed in its task's buffer, or a SCSI Response without
+ * sense, for a command running normally, read straight from the header with no decoded BHS. Anything else (an
+ * error to report, sense to copy, a late or out-of-order PDU) returns false and takes the full path below.
+ */
+export function receiveFast(core: SessionCore, opcode: number, itt: number, h: Buffer, o: number, placed: boolean, dataLength: number): boolean {
+  const isDataIn = opcode === Opcode.DataIn;
+  if (!isDataIn && (opcode !== Opcode.ScsiResponse || dataLength > 0 || h[o + 2] !== 0)) return false;
+  const task = core.tasks.get(itt);
+  if (task === undefined || task.aborted || task.tmf) return false;
+  const flags = h[o + 1];
+  if (isDataIn) {
+    if (dataLength > 0 && !placed) return false;
+    // In order and without holes (DataPDUInOrder/DataSequenceInOrder=Yes): anything else takes the full path.
+    if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) !== task.received) return false;
+    task.expDataSN++;
+    task.received += dataLength;
+  }
+  core.keepalive?.heard();
+  core.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
+  if (isDataIn && (flags & DATA_IN_STATUS) === 0) return true;
+  core.advanceStatSN(h.readUInt32BE(o + 24));
+  core.finish(task, readResult(task, resultOf(h[o + 3], h.readUInt32BE(o + 44), (flags & RESIDUAL_UNDERFLOW) !== 0, (flags & RESIDUAL_OVERFLOW) !== 0)));
+  return true;
+}
+
+export function receiveDataIn(core: SessionCore, bhs: DataIn, pdu: ReceivedPdu): void {
+  const task = core.tasks.get(bhs.itt);
+  if (bhs.hasStatus) core.advanceStatSN(bhs.statSN);
+  if (!task || task.aborted || task.tmf) return;
+  if (task.command.direction !== 'read' || !task.buffer) {
+    // Data-In never lands in a write's buffer (it is the application's data, about to be sent).
+    core.lost(new Error(`Data-In for ITT ${bhs.itt}, a command that reads nothing`));
+    return;
+  }
+  if (bhs.dataSN !== task.expDataSN || bhs.bufferOffset !== task.received || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
+    // ERL 0 has no way to recover a lost, repeated or misplaced Data-In: the connection goes (RFC 7143 §7.1.4).
+    core.lost(new Error(`Data-In for ITT ${bhs.itt} out of order or out of range (DataSN ${bhs.dataSN}, expected ${task.expDataSN}; offset ${bhs.bufferOffset}, expected ${task.received})`));
+    return;
+  }
+  task.expDataSN++;
+  task.received += bhs.dataLength;
+  if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer, bhs.bufferOffset);
+  if (bhs.hasStatus) core.finish(task, readResult(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow)));
+}
+
+export function receiveScsiResponse(core: SessionCore, bhs: ScsiResponse, pdu: ReceivedPdu): void {
+  core.advanceStatSN(bhs.statSN);
+  const task = core.tasks.get(bhs.itt);
+  if (!task || task.aborted || task.tmf) {
+    if (task && !task.tmf) core.release(task);
+    return;
+  }
+  if (bhs.response !== 0) {
+    core.release(task);
+    core.fail(task, new PathError(`the target failed the command (iSCSI response 0x${bhs.response.toString(16)})`, 'EREJECTED'));
+    return;
+  }
+  let sense: Buffer | undefined;
+  if (pdu.data && pdu.data.length >= 2) {
+    const length = pdu.data.readUInt16BE(0);
+    if (length > 0) sense = Buffer.from(pdu.data.subarray(2, 2 + length));
+  }
+  core.finish(task, readResult(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow }));
+}
+
+/** A read's result says how many bytes really arrived when that is fewer than asked (CommandResult.received). */
+function readResult(task: Task, result: CommandResult): CommandResult {
+  if (task.command.direction !== 'read' || task.received >= task.command.transferLength) return result;
+  return { ...result, received: task.received };
+}

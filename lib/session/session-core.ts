@@ -1,0 +1,71 @@
+// What the Full Feature Phase modules share (libiscsi's iscsi_context, cut down): the current connection, the
+// command window, the task table, ExpStatSN, the login generation, and the ways a task ends. Session owns one and
+// drives logins and recovery around it; data-in.ts, scsi-command.ts, data-out.ts, task-management.ts, nop.ts and
+// logout.ts each run one phase on it.
+import type { NegotiatedParameters } from '../protocol/negotiation';
+import type { PduConnection } from '../wire/connection';
+import { serialLt } from '../wire/serial';
+import type { CommandWindow } from './command-window';
+import type { Keepalive } from './keepalive';
+import type { SessionStats } from './session-stats';
+import type { CommandResult, Task } from './task';
+import { TaskTable } from './task-table';
+
+export interface CoreHooks {
+  /** The connection failed (protocol violation, silence, unanswered task management): tear down, recover. */
+  lost(connection: PduConnection, error: Error): void;
+  /** Whether the session carries commands now (logged in, or draining for a logout). */
+  open(): boolean;
+}
+
+export interface CoreTimers {
+  commandTimeoutMs: number;
+  logoutTimeoutMs: number;
+}
+
+export class SessionCore {
+  connection!: PduConnection;
+  window!: CommandWindow;
+  parameters!: NegotiatedParameters;
+  readonly tasks = new TaskTable<Task>();
+  expStatSN = 0;
+  /** Counts logins: the connection a command went out on (PathError.indeterminate.generation). */
+  generation = 0;
+  keepalive?: Keepalive;
+
+  constructor(readonly targetName: string, readonly timers: CoreTimers, readonly stats: SessionStats, private readonly hooks: CoreHooks) {}
+
+  get open(): boolean { return this.hooks.open(); }
+
+  /** Ends the current connection as failed. */
+  lost(error: Error): void { this.hooks.lost(this.connection, error); }
+
+  advanceStatSN(statSN: number): void {
+    if (!serialLt(statSN, this.expStatSN)) this.expStatSN = (statSN + 1) >>> 0;
+  }
+
+  finish(task: Task, result: CommandResult): void {
+    this.release(task);
+    if (task.tmf) { task.done(result); return; }
+    const bytes = task.command.transferLength - (result.underflow ? result.residual : 0);
+    this.stats.completed(task.command.direction, bytes, performance.now() - task.startedAt);
+    task.done(result);
+  }
+
+  fail(task: Task, error: Error): void {
+    if (task.timer) clearTimeout(task.timer);
+    task.timer = undefined;
+    if (task.aborted) return; // its caller already got an error
+    task.aborted = true;
+    if (!task.tmf) this.stats.failed();
+    // Later: a caller that re-submits must not land in a loop that is failing this session's tasks.
+    queueMicrotask(() => task.failed(error));
+  }
+
+  release(task: Task): void {
+    if (task.timer) clearTimeout(task.timer);
+    task.timer = undefined;
+    this.tasks.delete(task.itt);
+    this.connection.unregisterTask(task.itt);
+  }
+}
