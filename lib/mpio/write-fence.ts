@@ -129,8 +129,9 @@ export class WriteFence {
   private kick(): void {
     if (this.closed || this.held.size === 0) return;
     if (this.resetting) { this.again = true; return; }
-    const held = new Set([...this.held].map((e) => e.path));
-    const via = this.host.workingPaths().find((p) => !held.has(p));
+    // Any working path will do, the failed one too once it is back on a new connection: the reset reaches the LU,
+    // and the old connection was reset before its writes were handed here.
+    const via = this.host.workingPaths()[0];
     if (!via) return; // changed() tries again when a path comes back
     this.resetting = true;
     this.again = false;
