@@ -57,8 +57,7 @@ export function parseIscsiUrl(url: string, needLun = true): IscsiUrl {
  * the authority to its last `@` goes, so a malformed URL (a secret holding `/` or `@`) leaks nothing either.
  */
 export function redactUrl(url: string): string {
-  const scheme = url.indexOf('://');
-  const start = scheme < 0 ? 0 : scheme + 3;
+  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0].length ?? 0;
   const at = url.lastIndexOf('@');
   const cut = url.indexOf('%', start);
   if (at < start || cut < 0 || cut > at) return url;
