@@ -173,4 +173,18 @@ describe('properties: initiator and target login machines against each other', (
     // The generators must reach both outcomes and every kind of authentication, or the property says little.
     assert.ok(seen.established > 40 && seen.failed > 40 && seen.chap > 5 && seen.mutual > 0, JSON.stringify(seen));
   });
+
+  it('a PDU of any other opcode during login is refused with 0x020b (invalid during login), never a throw', () => {
+    const others = [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x10, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x31, 0x32, 0x3f];
+    fc.assert(fc.property(fc.constantFrom(...others), fc.uint8Array({ minLength: 48, maxLength: 48 }), (opcode, raw) => {
+      const buf = Buffer.from(raw);
+      buf[0] = opcode;
+      buf[8] &= 0x3f; // a LUN the codec can read back
+      const reply = new TargetLogin({ findTarget: () => ({}), portalGroupTag: 1 }).receive({ bhs: decodeBhs(buf) as LoginRequest, data: Buffer.alloc(0) });
+      assert.equal(reply.outcome, 'failed');
+      assert.deepEqual([reply.pdu.bhs.statusClass, reply.pdu.bhs.statusDetail], [2, 0x0b]);
+      assert.ok(isTypedProtocolError(reply.error));
+      encodeBhs(reply.pdu.bhs as BhsInit, Buffer.alloc(48));
+    }), { numRuns: 300 });
+  });
 });
