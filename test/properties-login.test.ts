@@ -11,7 +11,7 @@ import type { Pdu } from '../lib/protocol/pdu';
 import { EstablishedLogin, TargetLogin, TargetLoginConfig, TargetLoginReply } from '../lib/protocol/target-login';
 import { decodeTextPairs, encodeText, TextPair } from '../lib/protocol/text';
 import { decodeBhs, encodeBhs, BhsInit, LoginRequest, LoginResponse } from '../lib/wire/bhs';
-import { expectedParameters, isTypedProtocolError, keyName, operationalValues } from './support/protocol-arbitraries';
+import { expectedParameters, isTypedProtocolError, keyName, keySet, operationalValues } from './support/protocol-arbitraries';
 
 const INITIATOR = 'iqn.2024-01.org.example:initiator';
 const TARGET = 'iqn.2024-01.org.example:disk1';
@@ -186,5 +186,36 @@ describe('properties: initiator and target login machines against each other', (
       assert.ok(isTypedProtocolError(reply.error));
       encodeBhs(reply.pdu.bhs as BhsInit, Buffer.alloc(48));
     }), { numRuns: 300 });
+  });
+
+  it('the initiator facing a target that says anything (random keys, flags, status) ends done, redirected or with a typed error', () => {
+    const tamper = fc.record({
+      at: fc.nat(4), keys: keySet, keep: fc.boolean(),
+      flags: fc.record({ transit: fc.boolean(), cont: fc.boolean(), csg: fc.nat(3), nsg: fc.nat(3), statusClass: fc.constantFrom(0, 0, 0, 1, 2, 3, 9), statusDetail: fc.nat(12), tsih: fc.nat(0xffff) }, { requiredKeys: [] }),
+    });
+    fc.assert(fc.property(scenario, tamper, (s, t) => {
+      const chap = s.chap && { ...s.chap, mutual: s.chap.mutual?.secret === s.chap.secret ? undefined : s.chap.mutual };
+      const initiator = new InitiatorLogin({
+        initiatorName: INITIATOR, isid: Buffer.from([0x80, 1, 2, 3, 4, 5]), itt: 7, operational: s.wanted, chap,
+        ...(s.discovery ? {} : { targetName: TARGET }),
+      });
+      const auth = s.targetChap && { chap: { lookup: () => s.targetChap!.secret, algorithms: s.targetChap.algorithms } };
+      const target = new TargetLogin({ findTarget: () => ({ auth }), portalGroupTag: 3, limits: s.limits, discovery: { auth } });
+      try {
+        let step: InitiatorLoginStep = initiator.start();
+        for (let i = 0; step.kind === 'send' && i < 40; i++) {
+          const reply = target.receive(wire<LoginRequest>(step.pdu.bhs, step.pdu.data));
+          let data = reply.pdu.data;
+          let bhs = reply.pdu.bhs;
+          if (i === t.at) {
+            data = t.keep ? Buffer.concat([data, encodeText(t.keys.filter(([k]) => !decodeTextPairs(data).some(([d]) => d === k)))]) : encodeText(t.keys);
+            bhs = { ...bhs, ...t.flags };
+          }
+          step = initiator.receive(wire<LoginResponse>(bhs, data));
+        }
+      } catch (error) {
+        assert.ok(isTypedProtocolError(error), `${(error as Error).stack}`);
+      }
+    }), { numRuns: 1000 });
   });
 });

@@ -188,7 +188,7 @@ function requestOf(s: Step): Pdu<LoginRequest> | undefined {
     check(isTypedProtocolError(error), `decodeBhs threw ${(error as Error).stack}`);
     return undefined; // an unknown opcode never reaches the login (the connection rejects it)
   }
-  // A connection hands the login whatever opcode arrived during login: TargetLogin must refuse the others itself.
+  // Other opcodes go in too: TargetLogin promises to refuse them itself (0x020b), whatever its caller filters.
   return { bhs: bhs as LoginRequest, data: s.data };
 }
 
