@@ -2,6 +2,7 @@
 // generated keys, values and both sides' settings instead of a handful of examples.
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
+import { formatSendTargets, formatTargetAddress, parseSendTargets, parseTargetAddress } from '../lib/protocol/discovery-text';
 import { NegotiationError, TextFormatError } from '../lib/protocol/errors';
 import { KEY_DEFINITIONS, KeyDefinition } from '../lib/protocol/keys';
 import { checkAnswer, Negotiation, parseNumber, respondToOffer } from '../lib/protocol/negotiation';
@@ -166,5 +167,40 @@ describe('properties: a whole operational negotiation between two engines', () =
         assert.ok(error instanceof NegotiationError || error instanceof TextFormatError, `${(error as Error).name}: ${(error as Error).message}`);
       }
     }), { numRuns: 2000 });
+  });
+});
+
+describe('properties: TargetAddress and SendTargets text (RFC 7143 §13.3, §13.8)', () => {
+  const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/);
+  const host = fc.oneof(fc.ipV4(), fc.ipV6(), fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join('.')));
+  const portal = fc.record({ address: host, port: fc.integer({ min: 1, max: 65535 }), tpgt: fc.nat(65535) });
+  const target = fc.record({ name: fc.stringMatching(/^iqn\.20[0-9]{2}-[01][0-9]\.[a-z.]{1,20}:[a-z0-9.:-]{1,30}$/), portals: fc.array(portal, { maxLength: 4 }) });
+
+  it('formatTargetAddress then parseTargetAddress gives the address back', () => {
+    fc.assert(fc.property(portal, fc.boolean(), (p, withTag) => {
+      const a = withTag ? p : { address: p.address, port: p.port };
+      assert.deepEqual(parseTargetAddress(formatTargetAddress(a)), { ...a });
+    }), RUNS);
+  });
+
+  it('a SendTargets answer parses back to the targets and portals it was made from', () => {
+    fc.assert(fc.property(fc.array(target, { maxLength: 5 }), (targets) => {
+      assert.deepEqual(parseSendTargets(formatSendTargets(targets)), targets.map((t) => ({ name: t.name, portals: t.portals.map((p) => ({ ...p })) })));
+    }), RUNS);
+  });
+
+  it('any TargetAddress value or SendTargets text parses or fails with TextFormatError', () => {
+    const value = fc.string({ unit: fc.constantFrom(...'[]:,.0123456789abcdef-x '.split('')), maxLength: 30 });
+    fc.assert(fc.property(value, (v) => {
+      try {
+        const a = parseTargetAddress(v);
+        assert.ok(a.port >= 1 && a.port <= 65535 && a.address.length > 0);
+      } catch (error) {
+        assert.ok(error instanceof TextFormatError, String(error));
+      }
+    }), { numRuns: 2000 });
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('TargetName', 'TargetAddress', 'TargetAlias'), value)), (pairs) => {
+      try { parseSendTargets(encodeText(pairs)); } catch (error) { assert.ok(error instanceof TextFormatError, String(error)); }
+    }), RUNS);
   });
 });
