@@ -1,6 +1,6 @@
 // The iSCSI URL libiscsi uses (DESIGN.md): iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>, host an IPv4
-// address, a DNS name or a bracketed IPv6 address. The secret may also come from LIBISCSI_CHAP_PASSWORD, as in
-// libiscsi, to keep it out of process listings.
+// address, a DNS name or a bracketed IPv6 address. With `user@` and no `%secret` the secret is left to the caller
+// (the CLI takes it from a file or the environment, as libiscsi does, to keep it out of process listings).
 export interface IscsiUrl {
   host: string;
   port: number;
@@ -14,13 +14,21 @@ export class IscsiUrlError extends Error {
   override name = 'IscsiUrlError';
   readonly code = 'EURL';
   constructor(url: string, reason: string) {
-    super(`bad iSCSI URL "${url.replace(/%[^@]*@/, '%***@')}": ${reason} (expected iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>)`);
+    super(`bad iSCSI URL "${redactUrl(url)}": ${reason} (expected iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>)`);
+  }
+}
+
+function decodeComponent(url: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new IscsiUrlError(url, `bad %-escape in "${text}"`);
   }
 }
 
 /** Parses a URL; with `needLun` false the LUN may be left out (`iscsi://host/iqn`), and defaults to 0. */
 export function parseIscsiUrl(url: string, needLun = true): IscsiUrl {
-  const m = /^iscsi:\/\/(?:([^@/]*)@)?(\[[^\]]+\]|[^/:]+)(?::(\d+))?(?:\/([^/]+)(?:\/(\d+))?)?\/?$/.exec(url);
+  const m = /^iscsi:\/\/(?:([^@/]*)@)?(\[[^\]@]+\]|[^/:@]+)(?::(\d+))?(?:\/([^/]+)(?:\/(\d+))?)?\/?$/.exec(url);
   if (!m) throw new IscsiUrlError(url, 'malformed');
   const [, credentials, rawHost, portText, target, lunText] = m;
   const host = rawHost.startsWith('[') ? rawHost.slice(1, -1) : rawHost;
@@ -30,15 +38,30 @@ export function parseIscsiUrl(url: string, needLun = true): IscsiUrl {
   if (needLun && lunText === undefined) throw new IscsiUrlError(url, 'no LUN');
   const lun = lunText === undefined ? 0 : Number(lunText);
   if (lun > 16383) throw new IscsiUrlError(url, `LUN ${lun} is beyond 16383`);
-  const out: IscsiUrl = { host, port, target: decodeURIComponent(target), lun };
+  const out: IscsiUrl = { host, port, target: decodeComponent(url, target), lun };
   if (credentials !== undefined) {
     const split = credentials.indexOf('%');
-    out.user = decodeURIComponent(split < 0 ? credentials : credentials.slice(0, split));
-    const secret = split < 0 ? process.env.LIBISCSI_CHAP_PASSWORD : credentials.slice(split + 1);
-    if (secret === undefined || secret === '') throw new IscsiUrlError(url, `no CHAP secret for user "${out.user}"`);
-    out.secret = secret;
+    out.user = split < 0 ? credentials : credentials.slice(0, split);
+    if (!out.user) throw new IscsiUrlError(url, 'empty CHAP user before "@"');
+    if (split >= 0) {
+      const secret = credentials.slice(split + 1);
+      if (secret === '') throw new IscsiUrlError(url, `empty CHAP secret after "${out.user}%"`);
+      out.secret = secret;
+    }
   }
   return out;
+}
+
+/**
+ * The URL with its CHAP secret replaced by `***`, for messages, charts and logs. Everything from the first `%` of
+ * the authority to its last `@` goes, so a malformed URL (a secret holding `/` or `@`) leaks nothing either.
+ */
+export function redactUrl(url: string): string {
+  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0].length ?? 0;
+  const at = url.lastIndexOf('@');
+  const cut = url.indexOf('%', start);
+  if (at < start || cut < 0 || cut > at) return url;
+  return `${url.slice(0, cut)}%***${url.slice(at)}`;
 }
 
 /** Parses a portal `host[:port]` or `[v6][:port]` (the discover command's argument). */

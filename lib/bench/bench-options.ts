@@ -1,5 +1,5 @@
 // What one bench run does, parsed and checked once so the runner, the CLI and the scripts agree on the limits.
-import { parseSize } from '../target/target-options';
+import { parseSize } from '../units';
 
 export type BenchDirection = 'read' | 'write';
 
@@ -22,9 +22,9 @@ export class BenchArgumentError extends RangeError {
 /** "64k" → 65536 (binary units, as fio and the target's --lun take them). */
 export function parseBlockSize(text: string | number): number {
   try {
-    return parseSize(text);
+    return parseSize(text, { what: '--bs' });
   } catch (error) {
-    throw new BenchArgumentError(`--bs: ${(error as Error).message}`);
+    throw new BenchArgumentError((error as Error).message);
   }
 }
 

@@ -5,13 +5,13 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
-import { parseIscsiUrl } from '../url';
+import { parseIscsiUrl, redactUrl } from '../url';
 import { BenchArgumentError, checkBenchOptions, parseBlockSize, type BenchDirection, type BenchOptions } from '../bench/bench-options';
 import { benchCompare } from '../bench/compare';
 import { benchSvg } from '../bench/svg-chart';
 import { formatBenchReport, formatPathSplit, formatRunLine, RUN_HEADER } from '../bench/table';
 import { printResult } from './output';
-import { addSessionOptions, chapOf, pathsOf, type SessionFlags } from './session-options';
+import { addSessionOptions, chapOf, pathsOf, timeoutOf, type SessionFlags } from './session-options';
 
 const POLICIES: readonly string[] = POLICY_NAMES;
 
@@ -42,13 +42,15 @@ export function registerBench(program: Command): void {
       // Bad flags fail before any login; the block size is checked again against the LU's own.
       checkBenchOptions(options, 512, Number.MAX_SAFE_INTEGER);
       const url = parseIscsiUrl(urlText);
+      const chap = chapOf(flags, url);
+      const commandTimeoutMs = timeoutOf(flags);
       const initiator = new Initiator();
       const json = !!flags.json;
       if (!json) process.stdout.write(RUN_HEADER + '\n');
       const report = await benchCompare(
         (paths, policy) => initiator.connect({
           target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths, policy,
-          chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), nopIntervalMs: 60_000,
+          chap, digests: flags.digests, commandTimeoutMs, nopIntervalMs: 60_000,
         }),
         {
           paths: pathsOf(flags), policy: flags.policy as PolicyName, compare: !!flags.compare,
@@ -57,7 +59,8 @@ export function registerBench(program: Command): void {
           onRun: json ? undefined : (run) => process.stdout.write([formatRunLine(run), ...formatPathSplit(run)].join('\n') + '\n'),
         },
       );
-      if (flags.svg) writeFileSync(flags.svg, benchSvg(report, `iscsi-mpio bench ${urlText}`));
+      // The chart is made to be shared: its title names the URL without the CHAP secret.
+      if (flags.svg) writeFileSync(flags.svg, benchSvg(report, `iscsi-mpio bench ${redactUrl(urlText)}`));
       if (json) printResult(report, true, () => formatBenchReport(report));
       else if (report.speedup !== null) process.stdout.write(`speedup ${report.speedup.toFixed(2)}x: all paths over the ${report.speedupBasis}\n`);
       if (flags.svg && !json) process.stdout.write(`chart written to ${flags.svg}\n`);

@@ -15,7 +15,9 @@ import { packageVersion } from '../package-root';
 const program = new Command('iscsi-mpio')
   .description('User-space iSCSI initiator with multipath I/O')
   .version(packageVersion)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Commander's own errors (unknown option, missing argument) are usage errors too: exit 2, as DESIGN.md says.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
 
 for (const register of [registerDiscover, registerInquiry, registerReadWrite, registerBench, registerNetstat, registerNics, registerTarget, registerDemo]) {
   register(program);

@@ -1,10 +1,29 @@
-// How every subcommand prints: JSON on --json, text otherwise; errors to stderr with a non-zero exit.
+// How every subcommand prints: JSON on --json, text otherwise; errors to stderr as one line with a non-zero exit
+// (2 for a command line that cannot work as given). Nothing printed may carry a CHAP secret: messages quoting a
+// URL redact it where they are made (IscsiUrlError, the bench chart), and as a last guard every secret the command
+// was given is blanked out of its messages here.
+
+const USAGE_CODES: ReadonlySet<string> = new Set(['EUSAGE', 'EUNIT', 'EARGUMENT', 'EURL']);
+const secrets = new Set<string>();
+
+/** Registers a secret this process holds, so that no message of the CLI prints it. */
+export function keepSecret(secret: string): void {
+  if (secret.length > 0) secrets.add(secret);
+}
+
+/** `text` with every registered secret replaced by `***`. */
+export function scrubSecrets(text: string): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join('***');
+  return out;
+}
+
 export function printResult(value: unknown, json: boolean, text: () => string): void {
   process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
 }
 
 export function reportError(error: unknown): void {
-  const e = error as { message?: string; code?: string };
-  process.stderr.write(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}\n`);
-  process.exitCode = typeof (error as { exitCode?: number })?.exitCode === 'number' ? (error as { exitCode: number }).exitCode : 1;
+  const e = error as { message?: string; code?: string; exitCode?: number };
+  process.stderr.write(scrubSecrets(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}`) + '\n');
+  process.exitCode = typeof e?.exitCode === 'number' ? e.exitCode : USAGE_CODES.has(e?.code ?? '') ? 2 : 1;
 }

@@ -3,27 +3,26 @@
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
+import { parseSize } from '../units';
 import { parseIscsiUrl } from '../url';
 import { announceDegradedPaths } from './path-report';
-import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
+import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
 
 const CHUNK = 1 << 20;
 const DEPTH = 8;
 
-function byteCount(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw Object.assign(new Error(`${what} must be a non-negative integer, got "${text}"`), { code: 'EARGUMENT' });
-  return n;
-}
+/** A byte count or offset (`4096`, `4k`, `1MiB`); zero is allowed. */
+const byteCount = (text: string, what: string) => parseSize(text, { what, min: 0 });
 
 async function open(urlText: string, flags: SessionFlags & { policy?: string }): Promise<MultipathDevice> {
   const url = parseIscsiUrl(urlText);
   const policy = policyOf(flags);
-  // Paths reconnect and fail over during the transfer; close() stops all of it.
-  const device = await new Initiator().connect({
+  const options = {
     target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
-    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout),
-  });
+    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags),
+  };
+  // Paths reconnect and fail over during the transfer; close() stops all of it.
+  const device = await new Initiator().connect(options);
   announceDegradedPaths(device);
   return device;
 }
@@ -58,8 +57,8 @@ async function readStdin(): Promise<Buffer> {
 
 export function registerReadWrite(program: Command): void {
   addPolicyOption(addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout')), 'round-robin')
-    .requiredOption('--offset <bytes>', 'first byte')
-    .requiredOption('--length <bytes>', 'number of bytes')
+    .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
+    .requiredOption('--length <size>', 'number of bytes (4096, 4k, 1MiB...)')
     .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const length = byteCount(flags.length, '--length');
@@ -97,7 +96,7 @@ export function registerReadWrite(program: Command): void {
     });
 
   addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
-    .requiredOption('--offset <bytes>', 'first byte')
+    .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
     .action(async (urlText: string, flags: SessionFlags & { offset: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const data = await readStdin();

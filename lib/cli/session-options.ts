@@ -1,14 +1,21 @@
-// Options the discover, inquiry, read and write commands share: paths, CHAP (from the URL or flags) and digests.
+// Options the discover, inquiry, read, write and bench commands share: paths, CHAP, digests and the command
+// timeout. A CHAP secret comes from the URL, a flag, a file or the environment; the last two keep it out of
+// process listings and shell history.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ChapOptions, PathSpec } from '../initiator';
 import { PolicyError } from '../mpio/errors';
 import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
+import { parseDuration } from '../units';
 import { parsePathSpec, type IscsiUrl } from '../url';
+import { keepSecret } from './output';
+import { UsageError } from './usage-error';
 
 export interface SessionFlags {
   path?: string[];
   chapUser?: string;
   chapSecret?: string;
+  chapSecretFile?: string;
   mutualUser?: string;
   mutualSecret?: string;
   digests?: boolean;
@@ -18,12 +25,40 @@ export interface SessionFlags {
 export function addSessionOptions(command: Command): Command {
   return command
     .option('--path <ADDRESS[@DEVICE]>', 'source address and/or device of a path (repeat for each path)', (v: string, all: string[] = []) => [...all, v])
-    .option('--chap-user <user>', 'CHAP user (or user%secret@ in the URL)')
-    .option('--chap-secret <secret>', 'CHAP secret (default $ISCSI_MPIO_CHAP_SECRET)')
+    .option('--chap-user <user>', 'CHAP user (or user@ / user%secret@ in the URL)')
+    .option('--chap-secret <secret>', 'CHAP secret (visible to other users in process listings: prefer the file or the environment)')
+    .option('--chap-secret-file <file>', 'read the CHAP secret from this file (one line)')
     .option('--mutual-user <user>', 'mutual CHAP: the name the target must answer with')
     .option('--mutual-secret <secret>', 'mutual CHAP: the target secret (default $ISCSI_MPIO_MUTUAL_SECRET)')
     .option('--digests', 'ask for CRC32C header and data digests')
-    .option('--timeout <ms>', 'command timeout in milliseconds', '30000');
+    .option('--timeout <duration>', 'command timeout: 500ms, 30s, 1m, or plain milliseconds', '30000');
+}
+
+/** The `--timeout` in milliseconds; a usage error unless it is a duration above zero. */
+export function timeoutOf(flags: SessionFlags): number {
+  return parseDuration(flags.timeout ?? '30000', '--timeout');
+}
+
+/** A secret file's first line (a trailing newline is not part of the secret). */
+export function readSecretFile(file: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const secret = text.split(/\r?\n/)[0];
+  if (!secret) throw new UsageError(`${what} ${file}: the file is empty`);
+  return secret;
+}
+
+/**
+ * The initiator's CHAP secret, first found of: the URL's `user%secret@`, --chap-secret, --chap-secret-file,
+ * $ISCSI_MPIO_CHAP_SECRET, $LIBISCSI_CHAP_PASSWORD (libiscsi's variable, so the same environment serves both).
+ */
+function secretOf(flags: SessionFlags, url?: IscsiUrl): string | undefined {
+  return url?.secret ?? flags.chapSecret ?? (flags.chapSecretFile === undefined ? undefined : readSecretFile(flags.chapSecretFile, '--chap-secret-file'))
+    ?? (process.env.ISCSI_MPIO_CHAP_SECRET || undefined) ?? (process.env.LIBISCSI_CHAP_PASSWORD || undefined);
 }
 
 export function pathsOf(flags: SessionFlags): PathSpec[] {
@@ -33,12 +68,14 @@ export function pathsOf(flags: SessionFlags): PathSpec[] {
 export function chapOf(flags: SessionFlags, url?: IscsiUrl): ChapOptions | undefined {
   const user = url?.user ?? flags.chapUser;
   if (!user) return undefined;
-  const secret = url?.secret ?? flags.chapSecret ?? process.env.ISCSI_MPIO_CHAP_SECRET;
-  if (!secret) throw Object.assign(new Error(`no CHAP secret for user "${user}"`), { code: 'EARGUMENT' });
+  const secret = secretOf(flags, url);
+  if (!secret) throw new UsageError(`no CHAP secret for user "${user}" (give user%secret@ in the URL, --chap-secret-file, or $ISCSI_MPIO_CHAP_SECRET)`);
+  keepSecret(secret);
   const chap: ChapOptions = { user, secret };
   if (flags.mutualUser) {
     const mutualSecret = flags.mutualSecret ?? process.env.ISCSI_MPIO_MUTUAL_SECRET;
-    if (!mutualSecret) throw Object.assign(new Error(`no mutual CHAP secret for "${flags.mutualUser}"`), { code: 'EARGUMENT' });
+    if (!mutualSecret) throw new UsageError(`no mutual CHAP secret for "${flags.mutualUser}" ($ISCSI_MPIO_MUTUAL_SECRET)`);
+    keepSecret(mutualSecret);
     chap.mutual = { user: flags.mutualUser, secret: mutualSecret };
   }
   return chap;

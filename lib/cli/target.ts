@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { Target, parseLunSpec, parsePortal, type AluaAccessState, type TargetOptions } from '../target/target';
 import { formatLinkRate } from '../target/link-rate';
-import { printResult } from './output';
+import { keepSecret, printResult, scrubSecrets } from './output';
+import { readSecretFile } from './session-options';
+import { UsageError } from './usage-error';
 
 interface TargetCliOptions {
   group?: string;
@@ -13,6 +15,7 @@ interface TargetCliOptions {
   alua?: boolean;
   nonOptimized: string[];
   chap?: string;
+  chapSecretFile?: string;
   mutualChap?: string;
   blockSize?: string;
   json?: boolean;
@@ -20,10 +23,21 @@ interface TargetCliOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function account(text: string, what: string): { user: string; secret: string } {
-  const i = text.indexOf(':');
-  if (i <= 0 || i === text.length - 1) throw new RangeError(`${what} "${text}" is not USER:SECRET`);
-  return { user: text.slice(0, i), secret: text.slice(i + 1) };
+/**
+ * `USER:SECRET` (split at the first colon), or the user alone with the secret from `secretFile` (then the whole
+ * text is the user, colons and all: IQNs make good CHAP names) or from the environment variable `envName`.
+ * Both keep the secret out of process listings.
+ */
+function account(text: string, what: string, envName: string, secretFile?: string): { user: string; secret: string } {
+  const colon = text.indexOf(':');
+  let user = text;
+  let secret: string | undefined;
+  if (secretFile !== undefined) secret = readSecretFile(secretFile, '--chap-secret-file');
+  else if (colon >= 0) [user, secret] = [text.slice(0, colon), text.slice(colon + 1)];
+  else secret = process.env[envName] || undefined;
+  if (!user || !secret) throw new UsageError(`${what}: give USER:SECRET, or USER with the secret in $${envName}${what === '--chap' ? ' or --chap-secret-file' : ''}`);
+  keepSecret(secret);
+  return { user, secret };
 }
 
 export function registerTarget(program: Command): void {
@@ -37,13 +51,14 @@ export function registerTarget(program: Command): void {
     .option('--block-size <bytes>', 'logical block size, 512 or 4096', '512')
     .option('--alua', 'report ALUA states per member port group (REPORT TARGET PORT GROUPS)')
     .option('--non-optimized <addr:port>', 'with --alua: this member is active/non-optimized (repeat)', collect, [])
-    .option('--chap <user:secret>', 'require CHAP with this account')
-    .option('--mutual-chap <user:secret>', "the target's own credentials for mutual CHAP")
+    .option('--chap <user[:secret]>', 'require CHAP with this account (the secret from --chap-secret-file or $ISCSI_MPIO_CHAP_SECRET when left out)')
+    .option('--chap-secret-file <file>', 'the --chap secret, read from this file (one line)')
+    .option('--mutual-chap <user[:secret]>', "the target's own credentials for mutual CHAP (secret default $ISCSI_MPIO_MUTUAL_SECRET)")
     .option('--json', 'machine-readable output')
     .action(async (opts: TargetCliOptions) => {
-      if (opts.portal.length === 0) throw Object.assign(new RangeError('give at least one --portal ADDRESS:PORT'), { exitCode: 2 });
+      if (opts.portal.length === 0) throw new UsageError('give at least one --portal ADDRESS:PORT');
       const blockSize = Number(opts.blockSize);
-      if (blockSize !== 512 && blockSize !== 4096) throw new RangeError(`--block-size ${opts.blockSize}: use 512 or 4096`);
+      if (blockSize !== 512 && blockSize !== 4096) throw new UsageError(`--block-size ${opts.blockSize}: use 512 or 4096`);
       const nonOptimized = new Set(opts.nonOptimized.map((p) => JSON.stringify(parsePortal(p))));
       const options: TargetOptions = {
         iqn: opts.iqn,
@@ -56,12 +71,12 @@ export function registerTarget(program: Command): void {
         luns: (opts.lun.length ? opts.lun : ['64M']).map((l) => ({ ...parseLunSpec(l), blockSize })),
         rate: opts.rate,
         alua: opts.alua,
-        chap: opts.chap ? account(opts.chap, '--chap') : undefined,
-        mutualChap: opts.mutualChap ? account(opts.mutualChap, '--mutual-chap') : undefined,
+        chap: opts.chap ? account(opts.chap, '--chap', 'ISCSI_MPIO_CHAP_SECRET', opts.chapSecretFile) : undefined,
+        mutualChap: opts.mutualChap ? account(opts.mutualChap, '--mutual-chap', 'ISCSI_MPIO_MUTUAL_SECRET') : undefined,
       };
       const target = await Target.start(options);
-      target.on('warning', (error: Error) => process.stderr.write(`iscsi-mpio target: ${error.message}\n`));
-      target.on('login-failed', (error: Error) => process.stderr.write(`iscsi-mpio target: login refused: ${error.message}\n`));
+      target.on('warning', (error: Error) => process.stderr.write(scrubSecrets(`iscsi-mpio target: ${error.message}`) + '\n'));
+      target.on('login-failed', (error: Error) => process.stderr.write(scrubSecrets(`iscsi-mpio target: login refused: ${error.message}`) + '\n'));
       const summary = { iqn: target.iqn, portals: target.portals, luns: target.luns };
       printResult(summary, opts.json ?? false, () => [
         `target ${target.iqn}`,

@@ -341,11 +341,14 @@ export class TargetLogin {
   private response(req: LoginRequest, data: Buffer, flags: { cont: boolean; transit: boolean; nsg: number }, status: LoginStatusCode, tsih?: number): OutgoingPdu<LoginResponse> {
     const statSN = this.statSN;
     this.statSN = (this.statSN + 1) >>> 0;
+    // A refused PDU of another opcode (0x020b) lacks the login fields: those answer as zeros.
+    const login = req.opcode === Opcode.LoginRequest;
+    const cmdSN = (req as { cmdSN?: number }).cmdSN ?? 0;
     return {
       bhs: {
-        opcode: Opcode.LoginResponse, transit: flags.transit, cont: flags.cont, csg: req.csg & 3, nsg: flags.transit ? flags.nsg : 0,
-        versionMax: 0, versionActive: 0, isid: Buffer.from(req.isid), tsih: tsih ?? req.tsih, itt: req.itt, statSN,
-        expCmdSN: req.cmdSN, maxCmdSN: (req.cmdSN + this.window - 1) >>> 0, statusClass: status.statusClass,
+        opcode: Opcode.LoginResponse, transit: flags.transit, cont: flags.cont, csg: login ? req.csg & 3 : 0, nsg: flags.transit ? flags.nsg : 0,
+        versionMax: 0, versionActive: 0, isid: login ? Buffer.from(req.isid) : Buffer.alloc(6), tsih: tsih ?? (login ? req.tsih : 0), itt: req.itt, statSN,
+        expCmdSN: cmdSN, maxCmdSN: (cmdSN + this.window - 1) >>> 0, statusClass: status.statusClass,
         statusDetail: status.statusDetail, dataLength: data.length,
       },
       data,

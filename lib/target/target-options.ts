@@ -77,20 +77,8 @@ export function parsePortal(text: string, defaultPort = 3260): PortalAddress {
   return { address: m[1], port };
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
-
-/** Parses "512M", "1G", "4096", "1GiB" into bytes (binary units). */
-export function parseSize(value: number | string): number {
-  if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`size ${value} must be a positive whole number of bytes`);
-    return value;
-  }
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*$/.exec(value);
-  if (!m) throw new RangeError(`size "${value}" is not a number with an optional K, M, G or T suffix`);
-  const bytes = Math.round(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
-  if (!(bytes > 0)) throw new RangeError(`size "${value}" must be above zero`);
-  return bytes;
-}
+/** Sizes ("512M", "1GiB", "4096") parse as every CLI option does. */
+export { parseSize } from '../units';
 
 /** Parses the CLI's `--lun SIZE[:FILE]`. */
 export function parseLunSpec(text: string): LunOptions {
