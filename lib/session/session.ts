@@ -251,12 +251,14 @@ export class Session extends EventEmitter {
     this.setState('closed');
     this.closing.abort();
     this.wakeRecovery?.();
+    let answered = true;
     if (wasLoggedIn) {
       await waitIdle(this.core, this.o.logoutTimeoutMs);
-      const answered = await requestLogout(this.core, 0, MAX_TIME2WAIT_S).then((r) => r !== undefined, () => false);
+      answered = await requestLogout(this.core, 0, MAX_TIME2WAIT_S).then((r) => r !== undefined, () => false);
       if (!answered) this.emit('warning', new PathError(`${formatPortal(this.login.landed)} did not answer the Logout within ${this.o.logoutTimeoutMs} ms; the connection was closed without it`, 'ETIMEDOUT'));
     }
-    this.teardown(new PathError('session closed', 'ESESSIONDOWN'));
+    // Without a Logout Response nothing says the target ended what is outstanding: reset, as for a failure.
+    this.teardown(new PathError('session closed', 'ESESSIONDOWN'), !answered);
     await this.starting;
     await this.recovery;
   }
