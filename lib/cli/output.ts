@@ -8,3 +8,14 @@ export function reportError(error: unknown): void {
   process.stderr.write(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}\n`);
   process.exitCode = typeof (error as { exitCode?: number })?.exitCode === 'number' ? (error as { exitCode: number }).exitCode : 1;
 }
+
+/** The process is exiting while the command never finished (from an 'exit' listener: synchronous only). */
+export function reportUnfinished(): void {
+  process.stderr.write('iscsi-mpio: the command ended without finishing: an operation never completed (EUNFINISHED)\n');
+  process.exitCode = 1;
+}
+
+/** A problem that did not stop the command from doing its job: one line on stderr, the exit code unchanged. */
+export function warn(message: string): void {
+  process.stderr.write(`iscsi-mpio: warning: ${message}\n`);
+}

@@ -9,7 +9,7 @@ import { LoginError } from '../protocol/login-status';
 import { LOGIN_MAX_DATA_LENGTH, type Pdu } from '../protocol/pdu';
 import type { LoginResponse } from '../wire/bhs';
 import { PduConnection } from '../wire/connection';
-import { RedirectLoopError } from './errors';
+import { PathError, RedirectLoopError } from './errors';
 import { PduReceiver } from './pdu-receiver';
 
 export interface Portal { host: string; port: number }
@@ -64,6 +64,12 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
       continue;
     }
     if (step.kind === 'done') {
+      // Bytes that came with the final Login Response may already have broken the connection (garbage after the
+      // login): its 'error' and 'close' went by while only the login listened, so say it here or nobody will.
+      if (connection.ended) {
+        const why = connection.failure?.message ?? 'the target closed it';
+        throw new PathError(`connection to ${formatPortal(portal)} lost right after the login: ${why}`, 'ECONNLOST', connection.failure);
+      }
       const p = step.result.parameters;
       // Digests start with the first PDU after the final Login Response; each direction has its own segment limit.
       connection.setDigests(p.headerDigest === 'CRC32C', p.dataDigest === 'CRC32C');

@@ -201,7 +201,9 @@ export class Session extends EventEmitter {
     const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), done, failed };
     task.itt = this.tasks.add(task);
     if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
-    this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
+    // Not unref()'d: a command outstanding is work this process is waiting for; if every other handle were gone (a
+    // connection the session missed losing), its timeout must still end it rather than the process exit with it.
+    this.sweepTimeouts ??= setInterval(() => this.sweep(), this.sweepIntervalMs);
     this.stats.started();
     task.issue = (cmdSN) => this.sendCommand(task, cmdSN);
     this.window.issue(task.issue);
