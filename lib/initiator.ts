@@ -50,6 +50,8 @@ export interface SessionRequest {
   loginTimeoutMs?: number;
   nopIntervalMs?: number;
   nopTimeoutMs?: number;
+  /** How long close() waits for the Logout Response (default 3000). */
+  logoutTimeoutMs?: number;
   maxRedirects?: number;
   reconnect?: boolean;
   /** Distinguishes the ISIDs of two paths with the same source spec (derived, so still stable across runs). */
@@ -111,7 +113,7 @@ export class Initiator {
       sourceAddress: path.sourceAddress, device: path.device, pathId: request.pathId, chap: chapOptions(request.chap),
       digests: request.digests, operational: request.operational, commandTimeoutMs: request.commandTimeoutMs,
       loginTimeoutMs: request.loginTimeoutMs, nopIntervalMs: request.nopIntervalMs, nopTimeoutMs: request.nopTimeoutMs,
-      maxRedirects: request.maxRedirects, reconnect: request.reconnect,
+      logoutTimeoutMs: request.logoutTimeoutMs, maxRedirects: request.maxRedirects, reconnect: request.reconnect,
     };
     return Session.open(options);
   }

@@ -6,6 +6,7 @@ import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
 import { printResult } from './output';
+import { withDevice } from './with-device';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
 
 /** The DESIGN.md inquiry object for a connected device. */
@@ -36,7 +37,7 @@ export function registerInquiry(program: Command): void {
         target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
         chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), reconnect: false,
       });
-      try {
+      await withDevice(device, async () => {
         const result = await describeDevice(device);
         printResult(result, !!flags.json, () => [
           `${result.id ?? '(no identity)'} ${String(result.vendor)} ${String(result.product)} ${String(result.revision)}`,
@@ -47,8 +48,6 @@ export function registerInquiry(program: Command): void {
               + `${i.redirectedFrom ? ` (redirected from ${i.redirectedFrom})` : ''} ${i.state}${i.alua ? ` [${i.alua}]` : ''}`;
           }),
         ].join('\n'));
-      } finally {
-        await device.close();
-      }
+      });
     });
 }

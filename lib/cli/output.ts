@@ -4,8 +4,10 @@ export function printResult(value: unknown, json: boolean, text: () => string): 
 }
 
 export function reportError(error: unknown): void {
-  const e = error as { message?: string; code?: string };
-  process.stderr.write(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}\n`);
+  const e = error as { message?: string; code?: string; cause?: { message?: string } };
+  // "No path" says little alone: the last path's error names what went wrong (still one line).
+  const cause = e?.cause?.message && !e.message?.includes(e.cause.message) ? `; last error: ${e.cause.message}` : '';
+  process.stderr.write(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}${cause}\n`.replace(/\n(?!$)/g, ' '));
   process.exitCode = typeof (error as { exitCode?: number })?.exitCode === 'number' ? (error as { exitCode: number }).exitCode : 1;
 }
 

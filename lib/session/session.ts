@@ -14,7 +14,7 @@ import type { ReceivedPdu } from '../wire/deframer';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { CommandWindow } from './command-window';
 import { planUnsolicited, sendDataOutSequence, UNSOLICITED_TTT } from './data-out';
-import { PathError, SessionArgumentError } from './errors';
+import { PathError, SessionArgumentError, SessionProtocolError } from './errors';
 import { Keepalive } from './keepalive';
 import { formatPortal, loginWithRedirects, type Portal, type PortalLogin, type Redirect } from './portal-login';
 import { registerConnection } from './connection-registry';
@@ -88,6 +88,8 @@ interface Task {
   cmdSN?: number;
   issue?: (cmdSN: number) => void;
   expDataSN: number;
+  /** Data-In bytes received so far: the Buffer Offset the next Data-In must carry (DataPDUInOrder=Yes). */
+  received: number;
   startedAt: number;
   timer?: NodeJS.Timeout;
   /** Called from the receive path itself (Session.submit). */
@@ -116,6 +118,21 @@ const RESIDUAL_OVERFLOW = 0x04;
 const GOOD_RESULT: CommandResult = Object.freeze({ status: 0, residual: 0, underflow: false, overflow: false });
 const resultOf = (status: number, residual: number, underflow: boolean, overflow: boolean): CommandResult =>
   (status === 0 && residual === 0 && !underflow && !overflow ? GOOD_RESULT : { status, residual, underflow, overflow });
+
+/** What is wrong with a Data-In for `task`, named; undefined when it is the next one the read expects. */
+function dataInViolation(bhs: DataIn, task: Task): SessionProtocolError | undefined {
+  const itt = `ITT 0x${bhs.itt.toString(16)}`;
+  if (task.command.direction !== 'read') {
+    return new SessionProtocolError(`Data-In for ${itt}, a command that reads nothing (${task.command.direction}): refused, nothing copied`, 'EDATAINDIRECTION');
+  }
+  if (bhs.dataSN !== task.expDataSN) {
+    return new SessionProtocolError(`Data-In for ${itt} with DataSN ${bhs.dataSN} where ${task.expDataSN} was due (duplicated, missing or out of order)`, 'EDATASN');
+  }
+  if (bhs.bufferOffset !== task.received || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
+    return new SessionProtocolError(`Data-In for ${itt} at Buffer Offset ${bhs.bufferOffset} + ${bhs.dataLength} bytes, where offset ${task.received} of a ${task.command.transferLength}-byte read was due`, 'EBUFFEROFFSET');
+  }
+  return undefined;
+}
 
 /** The first `length` bytes of `buffer`: the buffer itself when that is all of it (no view to allocate per I/O). */
 const exactly = (buffer: Buffer, length: number): Buffer => (buffer.length === length ? buffer : buffer.subarray(0, length));
@@ -198,7 +215,7 @@ export class Session extends EventEmitter {
       queueMicrotask(() => failed(new PathError(`session to ${this.o.targetName} is ${this.stateValue}`, 'ESESSIONDOWN')));
       return;
     }
-    const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, startedAt: performance.now(), done, failed };
+    const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, received: 0, startedAt: performance.now(), done, failed };
     task.itt = this.tasks.add(task);
     if (command.direction === 'read') this.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
     // Not unref()'d: a command outstanding is work this process is waiting for; if every other handle were gone (a
@@ -363,7 +380,7 @@ export class Session extends EventEmitter {
     }
     return new Promise<number>((resolve, reject) => {
       const task: Task = {
-        itt: 0, lun, command: { cdb: Buffer.alloc(0), direction: 'none', transferLength: 0 }, expDataSN: 0, tmf: true,
+        itt: 0, lun, command: { cdb: Buffer.alloc(0), direction: 'none', transferLength: 0 }, expDataSN: 0, received: 0, tmf: true,
         startedAt: performance.now(), done: (r) => resolve(r.status), failed: reject,
       };
       task.itt = this.tasks.add(task);
@@ -384,17 +401,24 @@ export class Session extends EventEmitter {
     const c = this.connection;
     return new Promise<number>((resolve) => {
       const itt = 0x7ffffffe;
-      const done = (time2Wait = 0) => {
+      let finished = false;
+      // Unanswered, the logout still ends (bounded), but it is said: the target may not have cleaned up the session.
+      const done = (time2Wait = 0, unanswered?: string) => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         c.off('pdu', onPdu);
+        c.off('close', onClose);
+        if (unanswered) this.emit('warning', new SessionProtocolError(unanswered, 'ELOGOUTUNANSWERED'));
         resolve(time2Wait);
       };
       const onPdu = (pdu: ReceivedPdu) => {
         if (pdu.bhs.opcode === Opcode.LogoutResponse) done(Math.min(pdu.bhs.time2Wait, MAX_TIME2WAIT_S));
       };
-      const timer = setTimeout(() => done(), this.o.logoutTimeoutMs);
+      const onClose = () => done(0, `the target closed the connection to ${formatPortal(this.login.landed)} without answering our Logout Request`);
+      const timer = setTimeout(() => done(0, `the target at ${formatPortal(this.login.landed)} did not answer our Logout Request within ${this.o.logoutTimeoutMs} ms`), this.o.logoutTimeoutMs);
       c.on('pdu', onPdu);
-      c.once('close', () => done());
+      c.once('close', onClose);
       c.send({ opcode: Opcode.LogoutRequest, immediate: true, reason, cid: 0, itt, cmdSN: this.window.current, expStatSN: this.expStatSN });
     });
   }
@@ -445,6 +469,7 @@ export class Session extends EventEmitter {
           this.connection.unregisterTask(task.itt);
           task.cmdSN = undefined;
           task.expDataSN = 0;
+          task.received = 0;
           return;
         }
         const error = new PathError(`the target rejected a PDU (reason 0x${bhs.reason.toString(16)})`, 'EREJECTED');
@@ -472,9 +497,10 @@ export class Session extends EventEmitter {
     if (task === undefined || task.aborted || task.tmf) return false;
     const flags = h[o + 1];
     if (isDataIn) {
-      if (dataLength > 0 && !placed) return false;
-      if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) + dataLength > task.command.transferLength) return false;
+      if ((dataLength > 0 && !placed) || task.command.direction !== 'read') return false;
+      if (h.readUInt32BE(o + 36) !== task.expDataSN || h.readUInt32BE(o + 40) !== task.received || task.received + dataLength > task.command.transferLength) return false;
       task.expDataSN++;
+      task.received += dataLength;
     }
     this.keepalive?.heard();
     this.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
@@ -487,14 +513,18 @@ export class Session extends EventEmitter {
   private dataIn(bhs: DataIn, pdu: ReceivedPdu): void {
     const task = this.tasks.get(bhs.itt);
     if (bhs.hasStatus) this.advanceStatSN(bhs.statSN);
-    if (!task || task.aborted) return;
-    if (bhs.dataSN !== task.expDataSN || !task.buffer || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
-      // ERL 0 has no way to recover a lost or misplaced Data-In: the connection goes (RFC 7143 §7.1.4).
-      this.connectionLost(this.connection, new Error(`Data-In for ITT ${bhs.itt} out of order or out of range (DataSN ${bhs.dataSN}, offset ${bhs.bufferOffset})`));
+    if (!task) return this.unknownItt('Data-In', bhs.itt);
+    if (task.aborted) return;
+    const violation = dataInViolation(bhs, task);
+    if (violation) {
+      // ERL 0 has no way to recover a lost or misplaced Data-In: the connection goes (RFC 7143 §7.1.4). Bytes the
+      // deframer placed for it are in a buffer whose command now fails: never claimed as data.
+      this.connectionLost(this.connection, violation);
       return;
     }
     task.expDataSN++;
-    if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer, bhs.bufferOffset);
+    task.received += bhs.dataLength;
+    if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer!, bhs.bufferOffset);
     if (bhs.hasStatus) {
       this.finish(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow));
     }
@@ -503,8 +533,16 @@ export class Session extends EventEmitter {
   private scsiResponse(bhs: ScsiResponse, pdu: ReceivedPdu): void {
     this.advanceStatSN(bhs.statSN);
     const task = this.tasks.get(bhs.itt);
-    if (!task || task.aborted) {
-      if (task) this.release(task);
+    const data = pdu.data ?? Buffer.alloc(0);
+    if (data.length > 0 && (data.length < 2 || 2 + data.readUInt16BE(0) > data.length)) {
+      const declared = data.length < 2 ? 'a SenseLength field' : `${data.readUInt16BE(0)} bytes of sense`;
+      this.connectionLost(this.connection, new SessionProtocolError(
+        `SCSI Response for ITT 0x${bhs.itt.toString(16)} declares ${declared} in a ${data.length}-byte data segment`, 'ESENSELENGTH'));
+      return;
+    }
+    if (!task) return this.unknownItt('SCSI Response', bhs.itt);
+    if (task.aborted) {
+      this.release(task);
       return;
     }
     if (bhs.response !== 0) {
@@ -512,21 +550,19 @@ export class Session extends EventEmitter {
       this.fail(task, new PathError(`the target failed the command (iSCSI response 0x${bhs.response.toString(16)})`, 'EREJECTED'));
       return;
     }
-    let sense: Buffer | undefined;
-    if (pdu.data && pdu.data.length >= 2) {
-      const length = pdu.data.readUInt16BE(0);
-      if (length > 0) sense = Buffer.from(pdu.data.subarray(2, 2 + length));
-    }
+    const senseLength = data.length >= 2 ? data.readUInt16BE(0) : 0;
+    const sense = senseLength > 0 ? Buffer.from(data.subarray(2, 2 + senseLength)) : undefined;
     this.finish(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow });
   }
 
   private r2t(bhs: R2T): void {
     const task = this.tasks.get(bhs.itt);
-    if (!task || task.aborted) return;
+    if (!task) return this.unknownItt('R2T', bhs.itt);
+    if (task.aborted) return;
     const p = this.parameters;
     const end = bhs.bufferOffset + bhs.desiredDataTransferLength;
     if (task.command.direction !== 'write' || end > task.command.transferLength || bhs.desiredDataTransferLength > p.maxBurstLength) {
-      this.connectionLost(this.connection, new Error(`R2T for ITT ${bhs.itt} asks for bytes ${bhs.bufferOffset}..${end} outside the write or its burst limit`));
+      this.connectionLost(this.connection, new SessionProtocolError(`R2T for ITT 0x${bhs.itt.toString(16)} asks for bytes ${bhs.bufferOffset}..${end} outside the ${task.command.transferLength}-byte ${task.command.direction} or its burst limit`, 'ER2T'));
       return;
     }
     sendDataOutSequence(this.connection, {
@@ -565,6 +601,7 @@ export class Session extends EventEmitter {
         this.tasks.delete(t.itt);
         t.cmdSN = undefined;
         t.expDataSN = 0;
+        t.received = 0;
       }
       this.teardown(new PathError('the target asked for a logout while this command was outstanding', 'ELOGOUT'));
       this.setState('recovering');
@@ -586,6 +623,11 @@ export class Session extends EventEmitter {
         if (this.o.reconnect) this.recover(this.parameters.defaultTime2Wait * 1000);
       }
     })();
+  }
+
+  /** A PDU for a tag no command of ours holds (never issued, or long finished): dropped, and said. */
+  private unknownItt(what: string, itt: number): void {
+    this.emit('warning', new SessionProtocolError(`${what} for ITT 0x${itt.toString(16)}, which no command of this session holds: dropped`, 'EUNKNOWNITT'));
   }
 
   // --- completion ---

@@ -214,10 +214,12 @@ export class HostilePeer {
     }
   }
 
-  /** Answers every command honestly until the initiator logs out or goes. */
-  async serveForever(): Promise<void> {
+  /** Answers every command honestly until the initiator logs out or goes; `ignoreLogout`: never answers a logout. */
+  async serveForever(options: { ignoreLogout?: boolean } = {}): Promise<void> {
+    this.ignoreLogout = options.ignoreLogout ?? false;
     for (let command = await this.nextCommand(600_000); command; command = await this.nextCommand(600_000)) await this.serve(command);
   }
+  private ignoreLogout = false;
 
   /** Serves honestly until a command `match` accepts arrives, and returns it unanswered. */
   async serveUntil(match: (command: Pdu<ScsiCommand>) => boolean): Promise<Pdu<ScsiCommand>> {
@@ -252,6 +254,7 @@ export class HostilePeer {
         this.send({ opcode: Opcode.TaskManagementResponse, response: 0, itt: bhs.itt, ...this.status() });
         return;
       case Opcode.LogoutRequest:
+        if (this.ignoreLogout) return;
         this.send({ opcode: Opcode.LogoutResponse, response: 0, itt: bhs.itt, time2Wait: 0, time2Retain: 0, ...this.status() });
         this.socket.end();
         return;
