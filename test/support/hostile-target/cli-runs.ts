@@ -8,7 +8,7 @@ import path from 'node:path';
 const ROOT = path.join(__dirname, '..', '..', '..');
 const MAIN = path.join(ROOT, 'lib', 'cli', 'main.ts');
 
-export interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdoutBytes: number; stderr: string; ms: number }
+export interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stdoutBytes: number; stderr: string; ms: number }
 
 /** One CLI run to its end (SIGKILL after `timeoutMs`). */
 export function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
@@ -16,15 +16,16 @@ export function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
     const started = Date.now();
     // tsx as a loader in one node process: half a second less per run than its launcher.
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdoutBytes = 0;
+    const stdout: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdoutBytes += d.length; });
+    child.stdout.on('data', (d: Buffer) => { stdout.push(d); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdoutBytes, stderr, ms: Date.now() - started });
+      const out = Buffer.concat(stdout);
+      resolve({ code, signal, stdout: out, stdoutBytes: out.length, stderr, ms: Date.now() - started });
     });
   });
 }
