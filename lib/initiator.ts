@@ -35,6 +35,8 @@ export interface DiscoverOptions {
   chap?: ChapOptions;
   path?: PathSpec;
   timeoutMs?: number;
+  /** Told of trouble that did not spoil the answer (an unanswered Logout Request). */
+  onWarning?: (warning: Error) => void;
 }
 
 export interface SessionRequest {
@@ -97,7 +99,7 @@ export class Initiator {
   discover(portal: string | Portal, options: DiscoverOptions = {}): Promise<DiscoveredTarget[]> {
     const p = toPortal(portal);
     return sendTargets({
-      initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs,
+      initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
       sourceAddress: options.path?.sourceAddress, device: options.path?.device,
       isid: deriveIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), ...options.path }),
     });

@@ -428,6 +428,22 @@ describe('initiator against a hostile target', function () {
     assert.ok(warnings.some((w) => (w as SessionProtocolError).code === 'ELOGOUTUNANSWERED'), 'the unanswered logout was reported');
   });
 
+  it('a discovery Logout never answered: the targets still come back, and the unanswered logout is reported', async () => {
+    const t = await hostile({
+      script: async (peer) => {
+        const request = await peer.next((p) => p.bhs.opcode === Opcode.TextRequest);
+        if (!request) return;
+        peer.send({ opcode: Opcode.TextResponse, final: true, cont: false, lun: 0, itt: request.bhs.itt, ttt: RESERVED_TAG, ...peer.status() },
+          encodeText([['TargetName', HOSTILE_IQN], ['TargetAddress', `${t.portal},1`]]));
+        await peer.waitClosed(); // the Logout Request goes unanswered
+      },
+    });
+    const warnings: Error[] = [];
+    const targets = await initiator.discover(t.portal, { timeoutMs: 500, onWarning: (w) => warnings.push(w) });
+    assert.deepEqual(targets.map((x) => x.name), [HOSTILE_IQN]);
+    assert.ok(warnings.some((w) => (w as SessionProtocolError).code === 'ELOGOUTUNANSWERED'));
+  });
+
   it('one byte per second: the command times out (ETIMEDOUT) within its timeout, not a byte late', async () => {
     let stop = false;
     const t = await hostile({

@@ -7,7 +7,7 @@ import { encodeText, TextAssembler } from '../protocol/text';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
 import { PduReceiver } from './pdu-receiver';
-import { loginWithRedirects, type Portal } from './portal-login';
+import { formatPortal, loginWithRedirects, type Portal } from './portal-login';
 
 export interface DiscoveryOptions {
   initiatorName: string;
@@ -20,6 +20,8 @@ export interface DiscoveryOptions {
   maxRedirects?: number;
   /** Operational wishes for the discovery login (e.g. a smaller MaxRecvDataSegmentLength). */
   operational?: Partial<OperationalValues>;
+  /** Told of what went wrong without spoiling the answer (a Logout Request left unanswered: ELOGOUTUNANSWERED). */
+  onWarning?: (warning: Error) => void;
 }
 
 /** 4 MiB of answer (the assembler's bound) in 8 KiB responses is 512 of them. */
@@ -75,7 +77,10 @@ export async function sendTargets(options: DiscoveryOptions): Promise<Discovered
     }
     // Logout, bounded: a discovery session has nothing to lose.
     connection.send({ opcode: Opcode.LogoutRequest, immediate: true, reason: 0, cid: 0, itt: 2, cmdSN, expStatSN });
-    await receiver.next(Math.min(timeoutMs, 3000), 'Logout Response').catch(() => undefined);
+    const logoutMs = Math.min(timeoutMs, 3000);
+    await receiver.next(logoutMs, 'Logout Response').catch(() => {
+      options.onWarning?.(new SessionProtocolError(`the target at ${formatPortal(landed)} did not answer our Logout Request within ${logoutMs} ms`, 'ELOGOUTUNANSWERED'));
+    });
     return targets;
   } finally {
     receiver.detach();
