@@ -444,6 +444,12 @@ describe('initiator against a hostile target', function () {
     assert.ok(warnings.some((w) => (w as SessionProtocolError).code === 'ELOGOUTUNANSWERED'));
   });
 
+  it('a login at one byte per 100 ms: the login fails, ETIMEDOUT, within its timeout', async () => {
+    const t = await hostile({ loginByteIntervalMs: 100 });
+    await failsWith(initiator.openSession({ target: HOSTILE_IQN, portal: t.portal, ...FAST }), 1500,
+      (e) => e instanceof SessionProtocolError && e.code === 'ETIMEDOUT');
+  });
+
   it('one byte per second: the command times out (ETIMEDOUT) within its timeout, not a byte late', async () => {
     let stop = false;
     const t = await hostile({

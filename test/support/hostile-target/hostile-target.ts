@@ -31,6 +31,8 @@ export interface HostileTargetOptions {
   /** Rewrites (or, returning undefined, swallows) each Login Response before it goes out. */
   loginResponse?: (pdu: OutgoingPdu<LoginResponse>, reply: TargetLoginReply, index: number) => OutgoingPdu<LoginResponse> | undefined;
   redirect?: TargetLoginConfig['redirect'];
+  /** Sends each Login Response one byte per this many ms (a target crawling through the login). */
+  loginByteIntervalMs?: number;
   /** What happens after the login; default: serve honestly until the initiator leaves. */
   script?: (peer: HostilePeer) => Promise<void>;
 }
@@ -81,6 +83,18 @@ export class HostileTarget {
     void run.finally(() => this.scripts.delete(run));
   }
 
+  private async write(socket: net.Socket, bytes: Buffer): Promise<void> {
+    const interval = this.options.loginByteIntervalMs;
+    if (interval === undefined) {
+      socket.write(bytes);
+      return;
+    }
+    for (let i = 0; i < bytes.length && !socket.destroyed; i++) {
+      socket.write(bytes.subarray(i, i + 1));
+      await new Promise((r) => setTimeout(r, interval));
+    }
+  }
+
   private async run(socket: net.Socket): Promise<void> {
     const reader = new PduReader(socket);
     const login = new TargetLogin({
@@ -93,7 +107,7 @@ export class HostileTarget {
       if (!request) return;
       const reply = login.receive(request as Pdu<LoginRequest>);
       const pdu = this.options.loginResponse ? this.options.loginResponse(reply.pdu, reply, index) : reply.pdu;
-      if (pdu) socket.write(Buffer.concat(framePdu(pdu.bhs, [pdu.data], { headerDigest: false, dataDigest: false })));
+      if (pdu) await this.write(socket, Buffer.concat(framePdu(pdu.bhs, [pdu.data], { headerDigest: false, dataDigest: false })));
       if (reply.outcome === 'failed' || reply.outcome === 'redirected') {
         socket.end();
         return;
