@@ -36,6 +36,8 @@ export interface DiscoverOptions {
   chap?: ChapOptions;
   path?: PathSpec;
   timeoutMs?: number;
+  /** Told of trouble that did not spoil the answer (an unanswered Logout Request). */
+  onWarning?: (warning: Error) => void;
 }
 
 export interface SessionRequest {
@@ -54,6 +56,8 @@ export interface SessionRequest {
   /** With commands outstanding: ping after this much silence, dead after this long unanswered (default 500 + 500). */
   busyNopIntervalMs?: number;
   busyNopTimeoutMs?: number;
+  /** How long close() waits for the Logout Response (default 3000). */
+  logoutTimeoutMs?: number;
   maxRedirects?: number;
   reconnect?: boolean;
   /** Distinguishes the ISIDs of two paths with the same source spec (derived, so still stable across runs). */
@@ -124,7 +128,7 @@ export class Initiator {
   discover(portal: string | Portal, options: DiscoverOptions = {}): Promise<DiscoveredTarget[]> {
     const p = toPortal(portal);
     return sendTargets({
-      initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs,
+      initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
       sourceAddress: options.path?.sourceAddress, device: options.path?.device,
       isid: deriveIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), ...options.path }),
     });
@@ -144,8 +148,8 @@ export class Initiator {
       sourceAddress: path.sourceAddress, device: path.device, pathId: request.pathId, chap: chapOptions(request.chap),
       digests: request.digests, operational: request.operational, commandTimeoutMs: request.commandTimeoutMs,
       loginTimeoutMs: request.loginTimeoutMs, nopIntervalMs: request.nopIntervalMs, nopTimeoutMs: request.nopTimeoutMs,
-      maxRedirects: request.maxRedirects, reconnect: request.reconnect, busyNopIntervalMs: request.busyNopIntervalMs,
-      busyNopTimeoutMs: request.busyNopTimeoutMs,
+      logoutTimeoutMs: request.logoutTimeoutMs, maxRedirects: request.maxRedirects, reconnect: request.reconnect,
+      busyNopIntervalMs: request.busyNopIntervalMs, busyNopTimeoutMs: request.busyNopTimeoutMs,
     };
     return options;
   }

@@ -7,6 +7,7 @@ import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
 import { printResult } from './output';
 import { announceDegradedPaths } from './path-report';
+import { withDevice } from './with-device';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
 
 /** The DESIGN.md inquiry object for a connected device. */
@@ -40,7 +41,7 @@ export function registerInquiry(program: Command): void {
       };
       const device = await new Initiator().connect(options);
       announceDegradedPaths(device, false);
-      try {
+      await withDevice(device, async () => {
         const result = await describeDevice(device);
         printResult(result, !!flags.json, () => [
           `${result.id ?? '(no identity)'} ${String(result.vendor)} ${String(result.product)} ${String(result.revision)}`,
@@ -51,8 +52,6 @@ export function registerInquiry(program: Command): void {
               + `${i.redirectedFrom ? ` (redirected from ${i.redirectedFrom})` : ''} ${i.state}${i.alua ? ` [${i.alua}]` : ''}`;
           }),
         ].join('\n'));
-      } finally {
-        await device.close();
-      }
+      });
     });
 }

@@ -9,7 +9,7 @@ import { registerNetstat } from './netstat';
 import { registerNics } from './nics';
 import { registerTarget } from './target';
 import { registerDemo } from './demo';
-import { reportError } from './output';
+import { reportError, reportUnfinished } from './output';
 import { packageVersion } from '../package-root';
 
 const program = new Command('iscsi-mpio')
@@ -23,4 +23,15 @@ for (const register of [registerDiscover, registerInquiry, registerReadWrite, re
   register(program);
 }
 
-program.parseAsync(process.argv).catch(reportError);
+// A command exits 0 only if it did its job: should the event loop empty while a command's action still awaits
+// something that can no longer happen (a bug: a promise nobody will settle), the process would otherwise end with 0.
+// (--help and --version exit from the parser, before any action runs.)
+let running = false;
+program.hook('preAction', () => { running = true; });
+process.once('exit', (code) => {
+  if (running && code === 0) reportUnfinished();
+});
+program.parseAsync(process.argv).then(() => { running = false; }, (error: unknown) => {
+  running = false;
+  reportError(error);
+});

@@ -23,7 +23,20 @@ export function printResult(value: unknown, json: boolean, text: () => string): 
 }
 
 export function reportError(error: unknown): void {
-  const e = error as { message?: string; code?: string; exitCode?: number };
-  process.stderr.write(scrubSecrets(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}`) + '\n');
+  const e = error as { message?: string; code?: string; exitCode?: number; cause?: { message?: string } };
+  // "No path" says little alone: the last path's error names what went wrong (still one line).
+  const cause = e?.cause?.message && !e.message?.includes(e.cause.message) ? `; last error: ${e.cause.message}` : '';
+  process.stderr.write(scrubSecrets(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}${cause}`).replace(/\n/g, ' ') + '\n');
   process.exitCode = typeof e?.exitCode === 'number' ? e.exitCode : USAGE_CODES.has(e?.code ?? '') ? 2 : 1;
+}
+
+/** The process is exiting while the command never finished (from an 'exit' listener: synchronous only). */
+export function reportUnfinished(): void {
+  process.stderr.write('iscsi-mpio: the command ended without finishing: an operation never completed (EUNFINISHED)\n');
+  process.exitCode = 1;
+}
+
+/** A problem that did not stop the command from doing its job: one line on stderr, the exit code unchanged. */
+export function warn(message: string): void {
+  process.stderr.write(`iscsi-mpio: warning: ${message}\n`);
 }

@@ -3,6 +3,7 @@
 // through the paths that are up, so this is a warning, not an error.
 import type { MultipathDevice } from '../mpio/multipath-device';
 import type { PathInfo } from '../mpio/path';
+import { warn } from './output';
 
 function describe(info: PathInfo): string {
   const local = [info.local.address && `from ${info.local.address}`, info.local.device && `on ${info.local.device}`].filter(Boolean).join(' ');
@@ -15,10 +16,15 @@ export function downPaths(device: MultipathDevice): Array<{ id: number; reason: 
 }
 
 export function announceDegradedPaths(device: MultipathDevice, retrying = true): void {
+  const down = new Set<number>();
   for (const p of device.paths) {
     if (!p.failed) continue;
-    process.stderr.write(`iscsi-mpio: warning: ${describe(p.info())} is down: ${p.lastError?.message ?? 'not logged in'}${retrying ? '; retrying in the background' : ''}\n`);
+    down.add(p.id);
+    warn(`${describe(p.info())} is down: ${p.lastError?.message ?? 'not logged in'}${retrying ? '; retrying in the background' : ''}`);
   }
-  if (!retrying) return;
-  device.on('path-reinstated', ({ path }) => process.stderr.write(`iscsi-mpio: ${describe(path)} is up again\n`));
+  if (!retrying || down.size === 0) return;
+  // Once per path that was down at the start: failovers later on are the device's business, not the user's.
+  device.on('path-reinstated', ({ path }) => {
+    if (down.delete(path.id)) process.stderr.write(`iscsi-mpio: ${describe(path)} is up\n`);
+  });
 }

@@ -6,6 +6,7 @@ import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseSize } from '../units';
 import { parseIscsiUrl } from '../url';
 import { announceDegradedPaths } from './path-report';
+import { withDevice } from './with-device';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
 
 const CHUNK = 1 << 20;
@@ -62,8 +63,7 @@ export function registerReadWrite(program: Command): void {
     .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const length = byteCount(flags.length, '--length');
-      const device = await open(urlText, flags);
-      try {
+      await withDevice(await open(urlText, flags), async (device) => {
         const { blockSize, blocks } = await device.capacity();
         if (offset + length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${length} is past the end of the LU (${blocks * blockSize} bytes)`), { code: 'ERANGE' });
         const first = Math.floor(offset / blockSize);
@@ -90,9 +90,7 @@ export function registerReadWrite(program: Command): void {
           lba += data.length / blockSize;
           await writeOut(data.subarray(from, to));
         }
-      } finally {
-        await device.close();
-      }
+      });
     });
 
   addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
@@ -100,8 +98,7 @@ export function registerReadWrite(program: Command): void {
     .action(async (urlText: string, flags: SessionFlags & { offset: string; policy?: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const data = await readStdin();
-      const device = await open(urlText, flags);
-      try {
+      await withDevice(await open(urlText, flags), async (device) => {
         const { blockSize, blocks } = await device.capacity();
         if (offset + data.length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${data.length} is past the end of the LU`), { code: 'ERANGE' });
         const { start, blocksData } = await alignToBlocks(device, blockSize, offset, data);
@@ -114,8 +111,6 @@ export function registerReadWrite(program: Command): void {
         }
         await Promise.all(writes);
         await device.flush();
-      } finally {
-        await device.close();
-      }
+      });
     });
 }

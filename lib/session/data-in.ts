@@ -4,7 +4,7 @@
 import type { DataIn, ScsiResponse } from '../wire/bhs';
 import type { ReceivedPdu } from '../wire/deframer';
 import { Opcode } from '../wire/opcodes';
-import { PathError } from './errors';
+import { PathError, SessionProtocolError } from './errors';
 import type { SessionCore } from './session-core';
 import { type CommandResult, resultOf, type Task } from './task';
 
@@ -42,28 +42,33 @@ export function receiveFast(core: SessionCore, opcode: number, itt: number, h: B
 export function receiveDataIn(core: SessionCore, bhs: DataIn, pdu: ReceivedPdu): void {
   const task = core.tasks.get(bhs.itt);
   if (bhs.hasStatus) core.advanceStatSN(bhs.statSN);
-  if (!task || task.aborted || task.tmf) return;
-  if (task.command.direction !== 'read' || !task.buffer) {
-    // Data-In never lands in a write's buffer (it is the application's data, about to be sent).
-    core.lost(new Error(`Data-In for ITT ${bhs.itt}, a command that reads nothing`));
-    return;
-  }
-  if (bhs.dataSN !== task.expDataSN || bhs.bufferOffset !== task.received || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
-    // ERL 0 has no way to recover a lost, repeated or misplaced Data-In: the connection goes (RFC 7143 §7.1.4).
-    core.lost(new Error(`Data-In for ITT ${bhs.itt} out of order or out of range (DataSN ${bhs.dataSN}, expected ${task.expDataSN}; offset ${bhs.bufferOffset}, expected ${task.received})`));
+  if (!task) return core.unknownItt('Data-In', bhs.itt);
+  if (task.aborted || task.tmf) return;
+  const violation = dataInViolation(bhs, task);
+  if (violation) {
+    // ERL 0 has no way to recover a lost or misplaced Data-In: the connection goes (RFC 7143 §7.1.4). Bytes the
+    // deframer placed for it are in a buffer whose command now fails: never claimed as data.
+    core.lost(violation);
     return;
   }
   task.expDataSN++;
   task.received += bhs.dataLength;
-  if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer, bhs.bufferOffset);
+  if (!pdu.placed && pdu.data && pdu.data.length > 0) pdu.data.copy(task.buffer!, bhs.bufferOffset);
   if (bhs.hasStatus) core.finish(task, readResult(task, resultOf(bhs.status, bhs.residualCount, bhs.underflow, bhs.overflow)));
 }
 
 export function receiveScsiResponse(core: SessionCore, bhs: ScsiResponse, pdu: ReceivedPdu): void {
   core.advanceStatSN(bhs.statSN);
   const task = core.tasks.get(bhs.itt);
-  if (!task || task.aborted || task.tmf) {
-    if (task && !task.tmf) core.release(task);
+  const data = pdu.data ?? Buffer.alloc(0);
+  if (data.length > 0 && (data.length < 2 || 2 + data.readUInt16BE(0) > data.length)) {
+    const declared = data.length < 2 ? 'a SenseLength field' : `${data.readUInt16BE(0)} bytes of sense`;
+    core.lost(new SessionProtocolError(`SCSI Response for ITT 0x${bhs.itt.toString(16)} declares ${declared} in a ${data.length}-byte data segment`, 'ESENSELENGTH'));
+    return;
+  }
+  if (!task) return core.unknownItt('SCSI Response', bhs.itt);
+  if (task.aborted || task.tmf) {
+    if (!task.tmf) core.release(task);
     return;
   }
   if (bhs.response !== 0) {
@@ -71,12 +76,25 @@ export function receiveScsiResponse(core: SessionCore, bhs: ScsiResponse, pdu: R
     core.fail(task, new PathError(`the target failed the command (iSCSI response 0x${bhs.response.toString(16)})`, 'EREJECTED'));
     return;
   }
-  let sense: Buffer | undefined;
-  if (pdu.data && pdu.data.length >= 2) {
-    const length = pdu.data.readUInt16BE(0);
-    if (length > 0) sense = Buffer.from(pdu.data.subarray(2, 2 + length));
-  }
+  const senseLength = data.length >= 2 ? data.readUInt16BE(0) : 0;
+  const sense = senseLength > 0 ? Buffer.from(data.subarray(2, 2 + senseLength)) : undefined;
   core.finish(task, readResult(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow }));
+}
+
+/** What is wrong with a Data-In for `task`, named; undefined when it is the next one the read expects. */
+function dataInViolation(bhs: DataIn, task: Task): SessionProtocolError | undefined {
+  const itt = `ITT 0x${bhs.itt.toString(16)}`;
+  if (task.command.direction !== 'read' || !task.buffer) {
+    // Data-In never lands in a write's buffer (it is the application's data, about to be sent).
+    return new SessionProtocolError(`Data-In for ${itt}, a command that reads nothing (${task.command.direction}): refused, nothing copied`, 'EDATAINDIRECTION');
+  }
+  if (bhs.dataSN !== task.expDataSN) {
+    return new SessionProtocolError(`Data-In for ${itt} with DataSN ${bhs.dataSN} where ${task.expDataSN} was due (duplicated, missing or out of order)`, 'EDATASN');
+  }
+  if (bhs.bufferOffset !== task.received || bhs.bufferOffset + bhs.dataLength > task.command.transferLength) {
+    return new SessionProtocolError(`Data-In for ${itt} at Buffer Offset ${bhs.bufferOffset} + ${bhs.dataLength} bytes, where offset ${task.received} of a ${task.command.transferLength}-byte read was due`, 'EBUFFEROFFSET');
+  }
+  return undefined;
 }
 
 /** A read's result says how many bytes really arrived when that is fewer than asked (CommandResult.received). */

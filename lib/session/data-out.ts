@@ -5,6 +5,7 @@ import type { NegotiatedParameters } from '../protocol/negotiation';
 import type { R2T } from '../wire/bhs';
 import type { PduConnection } from '../wire/connection';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
+import { SessionProtocolError } from './errors';
 import type { SessionCore } from './session-core';
 
 export interface UnsolicitedPlan {
@@ -58,11 +59,12 @@ export const UNSOLICITED_TTT = RESERVED_TAG;
  */
 export function answerR2T(core: SessionCore, bhs: R2T): void {
   const task = core.tasks.get(bhs.itt);
-  if (!task || task.aborted || task.tmf) return;
+  if (!task) return core.unknownItt('R2T', bhs.itt);
+  if (task.aborted || task.tmf) return;
   const p = core.parameters;
   const end = bhs.bufferOffset + bhs.desiredDataTransferLength;
   if (task.command.direction !== 'write' || end > task.command.transferLength || bhs.desiredDataTransferLength > p.maxBurstLength) {
-    core.lost(new Error(`R2T for ITT ${bhs.itt} asks for bytes ${bhs.bufferOffset}..${end} outside the write or its burst limit`));
+    core.lost(new SessionProtocolError(`R2T for ITT 0x${bhs.itt.toString(16)} asks for bytes ${bhs.bufferOffset}..${end} outside the ${task.command.transferLength}-byte ${task.command.direction} or its burst limit`, 'ER2T'));
     return;
   }
   sendDataOutSequence(core.connection, {

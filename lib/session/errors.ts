@@ -46,7 +46,17 @@ export class RedirectLoopError extends Error {
   }
 }
 
-/** The target answered something the session cannot continue from (bad field, unexpected PDU, timeout in login). */
+/**
+ * The target answered something the session cannot continue from (bad field, unexpected PDU, timeout in login).
+ * Codes that name the violation (a connection it happens on is dropped; the command's PathError has it as cause):
+ * - EDATASN: a Data-In duplicated, missing or out of order (DataSN); EBUFFEROFFSET: a Data-In whose Buffer Offset
+ *   does not follow on from the last one, or runs past the read (the deframer uses the code for its own check);
+ * - EDATAINDIRECTION: a Data-In for a command that reads nothing (a WRITE's tag): nothing of it is copied;
+ * - ER2T: an R2T outside its write or its burst limit; ESENSELENGTH: a SenseLength past the SCSI Response's segment;
+ * - ETEXTCONTINUATION: a text answer that never ends; ETIMEDOUT: no answer in time (login, discovery).
+ * Reported as Session 'warning' events only (nothing fails): EUNKNOWNITT, a PDU for a tag no command holds
+ * (dropped); ELOGOUTUNANSWERED, a Logout Request the target never answered (the session closed anyway).
+ */
 export class SessionProtocolError extends ProtocolError {
   override name = 'SessionProtocolError';
   constructor(message: string, code = 'ESESSIONPROTO') { super(message, code); }

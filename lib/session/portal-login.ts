@@ -71,6 +71,12 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
     }
     options.signal?.removeEventListener('abort', abandon);
     if (step.kind === 'done') {
+      // Bytes that came with the final Login Response may already have broken the connection (garbage after the
+      // login): its 'error' and 'close' went by while only the login listened, so say it here or nobody will.
+      if (connection.ended) {
+        const why = connection.failure?.message ?? 'the target closed it';
+        throw new PathError(`connection to ${formatPortal(portal)} lost right after the login: ${why}`, 'ECONNLOST', connection.failure);
+      }
       const p = step.result.parameters;
       // Digests start with the first PDU after the final Login Response; each direction has its own segment limit.
       connection.setDigests(p.headerDigest === 'CRC32C', p.dataDigest === 'CRC32C');

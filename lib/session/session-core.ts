@@ -6,6 +6,7 @@ import type { NegotiatedParameters } from '../protocol/negotiation';
 import type { PduConnection } from '../wire/connection';
 import { serialLt } from '../wire/serial';
 import type { CommandWindow } from './command-window';
+import { SessionProtocolError } from './errors';
 import type { Keepalive } from './keepalive';
 import type { SessionStats } from './session-stats';
 import type { CommandResult, Task } from './task';
@@ -16,6 +17,8 @@ export interface CoreHooks {
   lost(connection: PduConnection, error: Error): void;
   /** Whether the session carries commands now (logged in, or draining for a logout). */
   open(): boolean;
+  /** Something the target did that the session survives (the session's 'warning' event). */
+  warn(error: Error): void;
 }
 
 export interface CoreTimers {
@@ -39,6 +42,13 @@ export class SessionCore {
 
   /** Ends the current connection as failed. */
   lost(error: Error): void { this.hooks.lost(this.connection, error); }
+
+  warn(error: Error): void { this.hooks.warn(error); }
+
+  /** A PDU for a tag no command of ours holds (never issued, or long finished): dropped, and said. */
+  unknownItt(what: string, itt: number): void {
+    this.warn(new SessionProtocolError(`${what} for ITT 0x${itt.toString(16)}, which no command of this session holds: dropped`, 'EUNKNOWNITT'));
+  }
 
   advanceStatSN(statSN: number): void {
     if (!serialLt(statSN, this.expStatSN)) this.expStatSN = (statSN + 1) >>> 0;

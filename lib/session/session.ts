@@ -18,7 +18,7 @@ import { CommandWindow } from './command-window';
 import { registerConnection } from './connection-registry';
 import { receiveDataIn, receiveFast, receiveScsiResponse } from './data-in';
 import { answerR2T } from './data-out';
-import { PathError, SessionArgumentError } from './errors';
+import { PathError, SessionArgumentError, SessionProtocolError } from './errors';
 import { DEFAULT_KEEPALIVE, Keepalive } from './keepalive';
 import { requestLogout, waitIdle } from './logout';
 import { receiveNopIn, sendPing } from './nop';
@@ -136,6 +136,7 @@ export class Session extends EventEmitter {
     this.core = new SessionCore(this.o.targetName, this.o, this.stats, {
       lost: (c, error) => this.connectionLost(c, error),
       open: () => this.stateValue === 'loggedIn' || this.stateValue === 'draining',
+      warn: (error) => this.emit('warning', error),
     });
   }
 
@@ -233,7 +234,8 @@ export class Session extends EventEmitter {
     const task: Task = { itt: 0, lun, command, buffer, expDataSN: 0, received: 0, startedAt: performance.now(), done, failed };
     task.itt = this.core.tasks.add(task);
     if (command.direction === 'read') this.core.connection.registerTask(task.itt, exactly(buffer!, command.transferLength));
-    this.sweepTimeouts ??= setInterval(() => sweepTimedOut(this.core), this.sweepIntervalMs).unref();
+    // Referenced: while a command is outstanding the process must not exit as if nothing were pending.
+    this.sweepTimeouts ??= setInterval(() => sweepTimedOut(this.core), this.sweepIntervalMs);
     this.stats.started();
     task.issue = (cmdSN) => sendScsiCommand(this.core, task, cmdSN);
     this.core.window.issue(task.issue);
@@ -255,7 +257,7 @@ export class Session extends EventEmitter {
     if (wasLoggedIn) {
       await waitIdle(this.core, this.o.logoutTimeoutMs);
       answered = await requestLogout(this.core, 0, MAX_TIME2WAIT_S).then((r) => r !== undefined, () => false);
-      if (!answered) this.emit('warning', new PathError(`${formatPortal(this.login.landed)} did not answer the Logout within ${this.o.logoutTimeoutMs} ms; the connection was closed without it`, 'ETIMEDOUT'));
+      if (!answered) this.emit('warning', new SessionProtocolError(`the target at ${formatPortal(this.login.landed)} did not answer our Logout Request within ${this.o.logoutTimeoutMs} ms`, 'ELOGOUTUNANSWERED'));
     }
     // Without a Logout Response nothing says the target ended what is outstanding: reset, as for a failure.
     this.teardown(new PathError('session closed', 'ESESSIONDOWN'), !answered);

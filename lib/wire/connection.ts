@@ -125,6 +125,14 @@ export class PduConnection extends EventEmitter {
   };
 
   get isClosed(): boolean { return this.closed; }
+  /**
+   * True from the moment the connection failed, was destroyed or closed, before 'close' is emitted: a layer that
+   * takes the connection over after an await (the session after the login) checks this, since the events it would
+   * have listened for may already have gone by.
+   */
+  get ended(): boolean { return this.closed || this.destroyed; }
+  /** Why the connection ended, when it was not a clean close (a framing violation, a socket error). */
+  get failure(): Error | undefined { return this.failureValue; }
   get localAddress(): string | undefined { return this.socket.endpoints.localAddress; }
   get localPort(): number | undefined { return this.socket.endpoints.localPort; }
   get remoteAddress(): string | undefined { return this.socket.endpoints.remoteAddress; }
@@ -154,6 +162,7 @@ export class PduConnection extends EventEmitter {
   private close_(error: Error | undefined, abortive: boolean): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (error) this.failureValue ??= error;
     this.socket.destroy(abortive);
     // Like a Node socket: 'error' and 'close' come after the current tick.
     process.nextTick(() => {
@@ -171,10 +180,10 @@ export class PduConnection extends EventEmitter {
     this.emit('close');
   }
 
-  private failed = false;
+  private failureValue?: Error;
   private fail(error: Error): void {
-    if (this.failed) return;
-    this.failed = true;
+    if (this.failureValue) return;
+    this.failureValue = error;
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this.destroy();
   }
