@@ -41,6 +41,13 @@ export interface LunResolver {
   absent(cdb: Buffer): ScsiResult;
 }
 
+export interface RefusalCounters {
+  /** Commands answered TASK SET FULL or BUSY by a cap. */
+  commands: number;
+  /** Immediate commands Rejected over maxImmediateTasksPerConnection. */
+  immediate: number;
+}
+
 /** What the portal gives each connection it accepts. */
 export interface ConnectionHost {
   readonly portalTag: number;
@@ -50,6 +57,8 @@ export interface ConnectionHost {
   readonly caps: TargetCaps;
   /** Scratch memory for write data, shared by every connection of the target. */
   readonly buffers: BufferBudget;
+  /** Counts of what the caps refused (warnings per refusal would let a flood fill the log). */
+  readonly refusals: RefusalCounters;
   /** The member's stalled-controller control (never active on the group portal). */
   readonly hold: CommandHold;
   newLogin(connection: TargetConnection): TargetLogin;

@@ -17,7 +17,7 @@ import { parseLinkRate } from './link-rate';
 import { MemberPortal, type MemberPortalInfo } from './member-portal';
 import { PortalBalancer } from './portal-balancer';
 import { PortalListener } from './portal-listener';
-import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver } from './target-connection';
+import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver, type RefusalCounters } from './target-connection';
 import {
   DEFAULT_IQN, DEFAULT_LUN_SIZE, DEFAULT_TARGET_LIMITS, parsePortal, parseSize, resolveCaps,
   type AluaAccessState, type ChapAccount, type LunOptions, type MemberPortalOptions, type PortalAddress, type TargetCaps, type TargetOptions,
@@ -51,6 +51,9 @@ export interface TargetResources {
   /** Connections closed at accept (maxConnections) and logins evicted (maxLoginConnections). */
   refusedConnections: number;
   evictedLogins: number;
+  /** Commands answered TASK SET FULL or BUSY by a cap, immediate commands Rejected over their cap. */
+  refusedCommands: number;
+  rejectedImmediateCommands: number;
 }
 
 export interface SessionFilter {
@@ -82,6 +85,7 @@ export class Target extends EventEmitter {
   private readonly inLogin = new Set<TargetConnection>();
   private readonly groupHold = new CommandHold();
   private refusedConnections = 0;
+  private readonly refusals: RefusalCounters = { commands: 0, immediate: 0 };
   private evictedLogins = 0;
 
   private constructor(private readonly options: TargetOptions) {
@@ -255,6 +259,7 @@ export class Target extends EventEmitter {
       tasks: connections.reduce((n, c) => n + c.tasks.size, 0),
       heldCommands: this.memberPortals.reduce((n, m) => n + m.hold.heldCommands, 0),
       refusedConnections: this.refusedConnections, evictedLogins: this.evictedLogins,
+      refusedCommands: this.refusals.commands, rejectedImmediateCommands: this.refusals.immediate,
     };
   }
 
@@ -375,6 +380,7 @@ export class Target extends EventEmitter {
       luns: this.lunResolver,
       caps: this.caps,
       buffers: this.buffers,
+      refusals: this.refusals,
       sendTargets: (value: string, type: 'Normal' | 'Discovery') => this.sendTargets(value, type),
       nopInterval: this.options.nopInterval ?? 5000,
       nopTimeout: this.options.nopTimeout ?? 5000,

@@ -39,6 +39,7 @@ export class ScsiCommands {
     if (bhs.immediate && c.tasks.immediate >= caps.maxImmediateTasksPerConnection) {
       // Immediate commands skip the CmdSN window: their own cap, answered as RFC 7143 §11.17.1 provides.
       c.tasks.rememberAborted(bhs.itt);
+      c.host.refusals.immediate++;
       return c.reject(bhs, REJECT_IMMEDIATE_COMMAND, false);
     }
     let cdb = bhs.cdb;
@@ -100,7 +101,7 @@ export class ScsiCommands {
   /** Answers a command the caps do not admit, before anything is allocated; its Data-Out is discarded. */
   private refuse(task: Task, status: number): void {
     this.c.tasks.rememberAborted(task.itt);
-    this.c.emit('warning', new Error(`command ITT 0x${task.itt.toString(16)} refused with status 0x${status.toString(16)}: a target cap is reached`));
+    this.c.host.refusals.commands++;
     sendScsiResult(this.c, task, { status });
   }
 
