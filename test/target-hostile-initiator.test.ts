@@ -235,6 +235,37 @@ describe('target against a hostile initiator', function () {
     await waitFor(() => target.resources().loginConnections === 0, 'the idle connections to be gone');
   });
 
+  it('an initiator that never reads: NOP-Outs with 64 KiB pings; the target stops reading instead of piling up answers', async () => {
+    const s = await attacker();
+    s.peer.socket.pause(); // never read what the target answers
+    const ping = Buffer.alloc(64 * 1024, 0x70);
+    let sent = 0;
+    for (let itt = 0x1000; sent < 256 * 2 ** 20; itt++) {
+      const more = s.peer.socket.write(RawPeer.frame({ opcode: Opcode.NopOut, immediate: true, lun: 0, itt, ttt: RESERVED_TAG, cmdSN: s.cmdSN, expStatSN: 0 }, ping));
+      sent += ping.length + 48;
+      if (!more && !(await drained(s.peer.socket, 1000))) break; // the target stopped reading us
+    }
+    assert.ok(sent < 64 * 2 ** 20, `the target took ${(sent / 2 ** 20).toFixed(0)} MiB of pings it could not answer`);
+    s.peer.socket.resume();
+  });
+
+  it('connection churn: connections that come and go leave no memory behind', async () => {
+    const m = target.members[0];
+    const before = process.memoryUsage().external;
+    for (let round = 0; round < 10; round++) {
+      const sockets = await Promise.all(Array.from({ length: 100 }, () => new Promise<net.Socket>((resolve) => {
+        const socket = net.connect({ host: m.address, port: m.port }, () => resolve(socket));
+        socket.on('error', () => resolve(socket));
+      })));
+      await waitFor(() => target.resources().loginConnections >= Math.min(100, CAPS.maxLoginConnections), 'the target to take them');
+      for (const socket of sockets) socket.destroy();
+      await waitFor(() => target.resources().connections <= 1, 'the target to let them go');
+    }
+    // Each connection's deframer holds about 670 KB: 1000 of them kept would be 650 MiB.
+    const growth = process.memoryUsage().external - before;
+    assert.ok(growth < 150 * 2 ** 20, `external memory grew by ${(growth / 2 ** 20).toFixed(0)} MiB over 1000 connections`);
+  });
+
   it('text requests without end: continuations stop at maxTextBytes with a Reject and a close', async () => {
     const s = await attacker();
     const part = encodeText(Array.from({ length: 16 }, (_, i): [string, string] => [`X-junk${i}`, 'j'.repeat(240)]));
@@ -269,6 +300,15 @@ describe('target against a hostile initiator', function () {
     await p.closedByTarget();
   });
 });
+
+/** Resolves true on 'drain', false when none comes within `ms`. */
+function drained(socket: net.Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { socket.off('drain', done); resolve(false); }, ms);
+    const done = () => { clearTimeout(timer); resolve(true); };
+    socket.once('drain', done);
+  });
+}
 
 /** The next `count` PDUs that match, skipping others. */
 async function collect(peer: RawPeer, count: number, match: (p: RawPdu) => boolean): Promise<RawPdu[]> {

@@ -114,7 +114,8 @@ export class TargetConnection extends EventEmitter {
   private readonly login: LoginPhase;
   private readonly nop: NopKeeper;
   private readonly text: TextExchange;
-  private readingPaused = false;
+  /** Why the socket is not read now: the member's hold queue is full, or the initiator does not read our answers. */
+  private readonly readingPausedFor = new Set<'hold' | 'send'>();
 
   constructor(socket: net.Socket, readonly host: ConnectionHost) {
     super();
@@ -223,12 +224,21 @@ export class TargetConnection extends EventEmitter {
     const copy: ReceivedPdu = { bhs: pdu.bhs, ahs: pdu.ahs, data: pdu.data ? Buffer.from(pdu.data) : null, placed: false };
     const hold = this.host.hold;
     hold.defer({ owner: this, run: () => { if (this.phase !== 'closed') this.dispatch(copy); } });
-    if (!this.readingPaused && hold.queuedBy(this) >= HELD_PDUS_PER_CONNECTION) {
+    if (!this.readingPausedFor.has('hold') && hold.queuedBy(this) >= HELD_PDUS_PER_CONNECTION) {
       // A frozen controller's receive queue is full: TCP pushes back on the initiator.
-      this.readingPaused = true;
-      this.pdu.setReading(false);
-      hold.defer({ owner: this, run: () => { this.readingPaused = false; if (this.phase !== 'closed') this.pdu.setReading(true); } });
+      this.pauseReading('hold');
+      hold.defer({ owner: this, run: () => this.resumeReading('hold') });
     }
+  }
+
+  private pauseReading(reason: 'hold' | 'send'): void {
+    if (this.readingPausedFor.size === 0) this.pdu.setReading(false);
+    this.readingPausedFor.add(reason);
+  }
+
+  private resumeReading(reason: 'hold' | 'send'): void {
+    if (!this.readingPausedFor.delete(reason) || this.readingPausedFor.size > 0 || this.phase === 'closed') return;
+    this.pdu.setReading(true);
   }
 
   private enterFullFeature(outcome: EstablishedLogin): void {
@@ -252,11 +262,18 @@ export class TargetConnection extends EventEmitter {
     return w ? { expCmdSN: w.expCmdSN, maxCmdSN: w.maxCmdSN } : { expCmdSN: 0, maxCmdSN: 0 };
   }
 
-  /** Sends a PDU; while the member is stalled it waits in the hold queue (in order) and goes out at release. */
+  /**
+   * Sends a PDU; while the member is stalled it waits in the hold queue (in order) and goes out at release. While
+   * the socket does not take what we send (an initiator that does not read), we stop reading its requests: their
+   * answers would pile up in memory.
+   */
   send(bhs: BhsInit, data?: Buffer | readonly Buffer[]): void {
     if (this.pdu.isClosed) return;
     if (this.host.hold.active) return this.host.hold.defer({ owner: this, run: () => this.send(bhs, data) });
-    this.pdu.send(bhs, data);
+    if (!this.pdu.send(bhs, data) && !this.readingPausedFor.has('send')) {
+      this.pauseReading('send');
+      this.pdu.once('drain', () => this.resumeReading('send'));
+    }
   }
 
   paced(bytes: number, run: () => void): void {
