@@ -21,11 +21,11 @@ const MEMORY_LUN = 1;
 const FILE_LUN = 2;
 const CAPS: TargetCaps = {
   maxBufferedBytesPerConnection: 4 * 2 ** 20, maxBufferedBytes: 16 * 2 ** 20, maxTasksPerConnection: 64,
-  maxImmediateTasksPerConnection: 8, maxConnections: 400, maxLoginConnections: 32, loginTimeoutMs: 1000,
+  maxImmediateTasksPerConnection: 8, maxConnections: 400, maxLoginConnections: 32, maxLoginConnectionsPerAddress: 8, loginTimeoutMs: 1000,
   maxTextBytes: 16 * 1024,
 };
 /** How far the process RSS may grow over the whole harness (2000 sockets on the attacker's side included). */
-const RSS_GROWTH_LIMIT = 200 * 2 ** 20;
+const RSS_GROWTH_LIMIT = 300 * 2 ** 20;
 
 const STATUS_BUSY = 0x08;
 const STATUS_TASK_SET_FULL = 0x28;
@@ -190,9 +190,9 @@ describe('target against a hostile initiator', function () {
 
   it('half-finished logins are dropped after the login timeout', async () => {
     const m = target.members[0];
-    const peers = await Promise.all(Array.from({ length: 10 }, () => RawPeer.connect(m.address, m.port)));
+    const peers = await Promise.all(Array.from({ length: 8 }, () => RawPeer.connect(m.address, m.port)));
     // Half of them start a login (security stage, not transiting) and go silent; half never send a byte.
-    for (const p of peers.slice(0, 5)) {
+    for (const p of peers.slice(0, 4)) {
       p.send({ opcode: Opcode.LoginRequest, transit: false, cont: false, csg: 0, nsg: 0, versionMax: 0, versionMin: 0,
         isid: Buffer.from('80aabbcc0fff', 'hex'), tsih: 0, itt: 0, cid: 0, cmdSN: 1, expStatSN: 0 },
       encodeText([['InitiatorName', 'iqn.2025-01.test:slow'], ['SessionType', 'Normal'], ['TargetName', target.iqn], ['AuthMethod', 'None']]));
@@ -204,23 +204,23 @@ describe('target against a hostile initiator', function () {
     await waitFor(() => target.resources().loginConnections === 0, 'no connection left in login');
   });
 
-  it('2000 idle connections: capped, the oldest logins make room, and a real login still gets in', async () => {
+  it('2000 idle connections from 250 hosts: capped, the oldest logins make room, and a real login still gets in', async () => {
     const m = target.members[0];
     const idle: net.Socket[] = [];
     try {
       for (let batch = 0; batch < 20; batch++) {
-        await Promise.all(Array.from({ length: 100 }, () => new Promise<void>((resolve) => {
-          const socket = net.connect({ host: m.address, port: m.port }, () => resolve());
+        await Promise.all(Array.from({ length: 100 }, (_, i) => new Promise<void>((resolve) => {
+          const host = 1 + ((batch * 100 + i) % 250);
+          const socket = net.connect({ host: m.address, port: m.port, localAddress: `127.41.10.${host}` }, () => resolve());
           socket.on('error', () => resolve());
           idle.push(socket);
         })));
       }
-      const handled = () => { const x = target.resources(); return x.evictedLogins + x.refusedConnections + x.loginConnections; };
-      await waitFor(() => handled() >= idle.length, 'the target to have taken every connection', 15_000);
+      await waitFor(() => handled(target) >= idle.length, 'the target to have taken every connection', 15_000);
       const r = target.resources();
       assert.ok(r.loginConnections <= CAPS.maxLoginConnections, `${r.loginConnections} connections in login`);
       assert.ok(r.connections <= CAPS.maxConnections, `${r.connections} connections`);
-      assert.ok(r.evictedLogins + r.refusedConnections >= 2000 - CAPS.maxLoginConnections, `evicted ${r.evictedLogins}, refused ${r.refusedConnections}`);
+      assert.ok(r.evictedLogins >= 2000 - CAPS.maxLoginConnections - r.refusedConnections, `evicted ${r.evictedLogins}, refused ${r.refusedConnections}`);
       // A real initiator logs in while the idle connections are still open.
       const late = await new Initiator({ name: 'iqn.2025-01.test:late' }).connect({
         target: target.iqn, portal: { host: m.address, port: m.port }, lun: MEMORY_LUN, nopIntervalMs: 60_000,
@@ -233,6 +233,19 @@ describe('target against a hostile initiator', function () {
       for (const s of idle) s.destroy();
     }
     await waitFor(() => target.resources().loginConnections === 0, 'the idle connections to be gone');
+  });
+
+  it('idle connections from one address: beyond maxLoginConnectionsPerAddress they are closed at once', async () => {
+    const m = target.members[0];
+    const refusedBefore = target.resources().refusedConnections;
+    const peers = await Promise.all(Array.from({ length: 50 }, () => RawPeer.connect(m.address, m.port, `${NET}.66`)));
+    try {
+      await waitFor(() => target.resources().refusedConnections - refusedBefore === 50 - CAPS.maxLoginConnectionsPerAddress, 'the extra connections to be refused');
+      await waitFor(() => peers.filter((p) => p.closed).length === 50 - CAPS.maxLoginConnectionsPerAddress, 'the refused ones to see the close');
+      assert.equal(target.resources().loginConnections, CAPS.maxLoginConnectionsPerAddress);
+    } finally {
+      for (const p of peers) p.destroy();
+    }
   });
 
   it('an initiator that never reads: NOP-Outs with 64 KiB pings; the target stops reading instead of piling up answers', async () => {
@@ -253,11 +266,12 @@ describe('target against a hostile initiator', function () {
     const m = target.members[0];
     const before = process.memoryUsage().external;
     for (let round = 0; round < 10; round++) {
-      const sockets = await Promise.all(Array.from({ length: 100 }, () => new Promise<net.Socket>((resolve) => {
-        const socket = net.connect({ host: m.address, port: m.port }, () => resolve(socket));
+      const taken = handled(target);
+      const sockets = await Promise.all(Array.from({ length: 100 }, (_, i) => new Promise<net.Socket>((resolve) => {
+        const socket = net.connect({ host: m.address, port: m.port, localAddress: `127.41.11.${1 + i}` }, () => resolve(socket));
         socket.on('error', () => resolve(socket));
       })));
-      await waitFor(() => target.resources().loginConnections >= Math.min(100, CAPS.maxLoginConnections), 'the target to take them');
+      await waitFor(() => handled(target) - taken >= 100, 'the target to take them');
       for (const socket of sockets) socket.destroy();
       await waitFor(() => target.resources().connections <= 1, 'the target to let them go');
     }
@@ -300,6 +314,12 @@ describe('target against a hostile initiator', function () {
     await p.closedByTarget();
   });
 });
+
+/** Connections the target took and dealt with under the login caps: evicted, refused or still logging in. */
+function handled(target: Target): number {
+  const r = target.resources();
+  return r.evictedLogins + r.refusedConnections + r.loginConnections;
+}
 
 /** Resolves true on 'drain', false when none comes within `ms`. */
 function drained(socket: net.Socket, ms: number): Promise<boolean> {

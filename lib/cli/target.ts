@@ -21,6 +21,7 @@ interface TargetCliOptions {
   maxImmediate?: string;
   maxConnections?: string;
   maxLoginConnections?: string;
+  maxLoginPerAddress?: string;
   loginTimeout?: string;
   maxText?: string;
   holdSignals?: boolean;
@@ -54,6 +55,7 @@ function capsFrom(opts: TargetCliOptions): Partial<TargetCaps> {
     maxImmediateTasksPerConnection: count(opts.maxImmediate, '--max-immediate'),
     maxConnections: count(opts.maxConnections, '--max-connections'),
     maxLoginConnections: count(opts.maxLoginConnections, '--max-login-connections'),
+    maxLoginConnectionsPerAddress: count(opts.maxLoginPerAddress, '--max-login-per-address'),
     loginTimeoutMs: timeout === undefined ? undefined : Math.round(timeout * 1000),
     maxTextBytes: bytes(opts.maxText, '--max-text'),
   };
@@ -88,6 +90,7 @@ export function registerTarget(program: Command): void {
     .option('--max-immediate <n>', 'outstanding immediate commands per connection (default 16); over it: Reject')
     .option('--max-connections <n>', 'open connections on all portals (default 1024); over it: closed at once')
     .option('--max-login-connections <n>', 'connections still logging in (default 64); over it the oldest is dropped')
+    .option('--max-login-per-address <n>', 'connections logging in from one address (default 8); over it: closed at once')
     .option('--login-timeout <seconds>', 'a login not finished by then is dropped (default 15)')
     .option('--max-text <size>', 'text over C=1 continuations, login or Text Request (default 64K)')
     .option('--hold-signals', 'SIGUSR1 stalls every member like a frozen controller, SIGUSR2 releases them')

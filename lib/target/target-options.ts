@@ -71,6 +71,7 @@ export interface TargetOptions {
  * | maxImmediateTasksPerConnection | Reject 0x06 (immediate command reject)                                | 16      |
  * | maxConnections (all portals)   | the new TCP connection is closed at once                              | 1024    |
  * | maxLoginConnections            | the oldest connection still in login is dropped to make room          | 64      |
+ * | maxLoginConnectionsPerAddress  | a new connection from an address with that many in login is closed    | 8       |
  * | loginTimeoutMs                 | a login not in Full Feature Phase by then is dropped                  | 15000   |
  * | maxTextBytes                   | text (login or Text Request) over C=1 continuations: login fails      | 64 KiB  |
  * |                                | (0x0200) / Reject 0x04 and the connection closes                      |         |
@@ -86,13 +87,15 @@ export interface TargetCaps {
   maxImmediateTasksPerConnection: number;
   maxConnections: number;
   maxLoginConnections: number;
+  maxLoginConnectionsPerAddress: number;
   loginTimeoutMs: number;
   maxTextBytes: number;
 }
 
 export const DEFAULT_TARGET_CAPS: TargetCaps = {
   maxBufferedBytesPerConnection: 64 * 2 ** 20, maxBufferedBytes: 512 * 2 ** 20, maxTasksPerConnection: 256,
-  maxImmediateTasksPerConnection: 16, maxConnections: 1024, maxLoginConnections: 64, loginTimeoutMs: 15_000,
+  maxImmediateTasksPerConnection: 16, maxConnections: 1024, maxLoginConnections: 64, maxLoginConnectionsPerAddress: 8,
+  loginTimeoutMs: 15_000,
   maxTextBytes: 64 * 1024,
 };
 

@@ -308,12 +308,21 @@ export class Target extends EventEmitter {
   }
 
   /**
-   * The connection caps, before anything is allocated for the socket: over maxConnections the new connection is
-   * refused; at maxLoginConnections the oldest connection still in login makes room (a flood of connections that
+   * The connection caps, before anything is allocated for the socket: over maxConnections, or with
+   * maxLoginConnectionsPerAddress logins from its address already under way, the new connection is refused; at
+   * maxLoginConnections the oldest connection still in login makes room (a flood of connections that
    * never log in cannot lock out a real login, which completes in milliseconds).
    */
   private admit(socket: net.Socket): boolean {
     if (this.allConnections().length >= this.caps.maxConnections) {
+      this.refusedConnections++;
+      return false;
+    }
+    // One address with many half-open logins is a flood, not a host logging in its paths: refused before any
+    // per-connection memory exists, so it cannot evict other hosts' logins either.
+    let fromAddress = 0;
+    for (const c of this.inLogin) if (c.pdu.remoteAddress === socket.remoteAddress) fromAddress++;
+    if (fromAddress >= this.caps.maxLoginConnectionsPerAddress) {
       this.refusedConnections++;
       return false;
     }

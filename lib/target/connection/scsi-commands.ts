@@ -1,7 +1,9 @@
 // SCSI commands on one connection: admission against the caps, Data-Out through R2Ts, execution on the LU (or in
 // the member's hold queue while the member is stalled), and the answer. Data never passes through JS byte by
 // byte when it can be helped: write data is placed by the deframer straight into LU memory when the LU offers its
-// region, else into one zero-filled scratch buffer per command, sized from the CDB and reserved in the budget.
+// region, else into one zero-filled scratch buffer per command, sized from the CDB and reserved in the budget,
+// and allocated only when the first data byte arrives: a write that is announced and never sent costs nothing
+// but its reservation.
 import type { DataOut, ScsiCommand } from '../../wire/bhs';
 import type { ReceivedPdu } from '../../wire/deframer';
 import { Opcode, RESERVED_TAG } from '../../wire/opcodes';
@@ -54,7 +56,7 @@ export class ScsiCommands {
     const task: Task = {
       itt: bhs.itt, lun: bhs.lun, cmdSN: bhs.cmdSN, cdb, expectedLength: bhs.expectedDataTransferLength,
       read: bhs.read, isWrite: bhs.write, immediate: bhs.immediate, lu, placed: false, registered: false, reserved: 0,
-      aborted: false, held: false, wanted,
+      scratchLength: 0, aborted: false, held: false, wanted,
     };
     if (c.tasks.size >= caps.maxTasksPerConnection) return this.refuse(task, SCSI_TASK_SET_FULL);
     if (!bhs.write || task.expectedLength === 0) {
@@ -67,7 +69,7 @@ export class ScsiCommands {
     if (immediate > 0) this.land(task, pdu.data!, 0);
     task.write = new WriteTask(task.expectedLength, immediate, !bhs.final, params);
     if (task.write.complete) return this.execute(task, immediate);
-    if (task.registered) c.pdu.registerTask(task.itt, task.buffer!);
+    if (task.buffer) this.register(task);
     this.sendR2Ts(task);
   }
 
@@ -84,7 +86,6 @@ export class ScsiCommands {
       const region = placement && placement.length === task.expectedLength ? lu.writableRegion(placement.byteOffset, placement.length) : undefined;
       if (region) {
         task.placed = true;
-        task.registered = true;
         task.buffer = region;
         return true;
       }
@@ -92,10 +93,25 @@ export class ScsiCommands {
     const length = lu ? Math.min(dataOutLength(task.cdb, lu.blockSize), task.expectedLength) : 0;
     if (length > 0 && !c.budget.reserve(length)) return false;
     task.reserved = length;
-    // Zero-filled: even a bookkeeping slip could never hand stale heap to the medium.
-    task.buffer = Buffer.alloc(length);
-    task.registered = length === task.expectedLength && length > 0;
+    task.scratchLength = length;
     return true;
+  }
+
+  /** The task's buffer, allocated now if it is scratch not yet needed; undefined when the LU takes no data. */
+  private bufferOf(task: Task): Buffer | undefined {
+    if (!task.buffer && task.scratchLength > 0) {
+      // Zero-filled: even a bookkeeping slip could never hand stale heap to the medium.
+      task.buffer = Buffer.alloc(task.scratchLength);
+    }
+    return task.buffer;
+  }
+
+  /** Lets the deframer place the rest of the Data-Out straight into the buffer, when it spans the whole EDTL. */
+  private register(task: Task): void {
+    const buffer = task.buffer;
+    if (task.registered || !buffer || buffer.length !== task.expectedLength) return;
+    task.registered = true;
+    this.c.pdu.registerTask(task.itt, buffer);
   }
 
   /** Answers a command the caps do not admit, before anything is allocated; its Data-Out is discarded. */
@@ -107,8 +123,8 @@ export class ScsiCommands {
 
   /** Copies a payload not placed by the deframer into the task's buffer, dropping what lies beyond it. */
   private land(task: Task, data: Buffer, offset: number): void {
-    const buffer = task.buffer!;
-    if (offset >= buffer.length) return;
+    const buffer = this.bufferOf(task);
+    if (!buffer || offset >= buffer.length) return;
     data.copy(buffer, offset, 0, Math.min(data.length, buffer.length - offset));
   }
 
@@ -153,6 +169,7 @@ export class ScsiCommands {
       return sendScsiResult(c, task, { status: SCSI_CHECK_CONDITION, sense: DATA_PHASE_ERROR_SENSE });
     }
     if (!pdu.placed && pdu.data && length > 0) this.land(task, pdu.data, bhs.bufferOffset);
+    if (!task.write.complete) this.register(task);
     if (task.write.complete) {
       if (task.registered) {
         task.registered = false;
@@ -182,7 +199,7 @@ export class ScsiCommands {
     const c = this.c;
     const request: ScsiRequest = {
       cdb: task.cdb, expectedLength: task.expectedLength, nexus: c.nexus, port: c.host.port,
-      ...(task.buffer ? (task.placed ? { dataOutPlaced: true } : { dataOut: [task.buffer] }) : {}),
+      ...(task.placed ? { dataOutPlaced: true } : task.write ? { dataOut: [this.bufferOf(task) ?? Buffer.alloc(0)] } : {}),
     };
     let result: ScsiResult | Promise<ScsiResult>;
     try {

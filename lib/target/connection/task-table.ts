@@ -25,6 +25,8 @@ export interface Task {
   registered: boolean;
   /** Scratch bytes reserved in the budget, given back once the LU is done with the buffer. */
   reserved: number;
+  /** Scratch to allocate when the first byte of data arrives (an announced write costs a reservation only). */
+  scratchLength: number;
   aborted: boolean;
   /** Its execution waits in the member's CommandHold. */
   held: boolean;
