@@ -93,7 +93,7 @@ export function registerTarget(program: Command): void {
     .option('--max-login-per-address <n>', 'connections logging in from one address (default 8); over it: closed at once')
     .option('--login-timeout <seconds>', 'a login not finished by then is dropped (default 15)')
     .option('--max-text <size>', 'text over C=1 continuations, login or Text Request (default 64K)')
-    .option('--hold-signals', 'SIGUSR1 stalls every member like a frozen controller, SIGUSR2 releases them')
+    .option('--hold-signals', 'SIGUSR2 stalls every member like a frozen controller; the next SIGUSR2 releases them')
     .option('--json', 'machine-readable output')
     .action(async (opts: TargetCliOptions) => {
       if (opts.portal.length === 0) throw Object.assign(new RangeError('give at least one --portal ADDRESS:PORT'), { exitCode: 2 });
@@ -117,21 +117,17 @@ export function registerTarget(program: Command): void {
       };
       const target = await Target.start(options);
       const members = target.members.map((m) => m.index);
-      const hold = () => {
-        for (const m of members) target.holdCommands(m);
-        process.stderr.write('iscsi-mpio target: every member stalled (SIGUSR2 releases)\n');
-      };
-      const release = () => {
+      // SIGUSR2 toggles (Node keeps SIGUSR1 for its inspector).
+      const toggleHold = () => {
+        if (!target.members.some((m) => m.held)) {
+          for (const m of members) target.holdCommands(m);
+          return void process.stderr.write('iscsi-mpio target: every member stalled (SIGUSR2 again releases)\n');
+        }
         const held = members.reduce((n, m) => n + target.heldCommands(m), 0);
         for (const m of members) target.releaseCommands(m);
         process.stderr.write(`iscsi-mpio target: members released, ${held} held commands run\n`);
       };
-      if (opts.holdSignals) {
-        process.on('SIGUSR1', hold);
-        process.on('SIGUSR2', release);
-      }
-      target.on('warning', (error: Error) => process.stderr.write(`iscsi-mpio target: ${error.message}\n`));
-      target.on('login-failed', (error: Error) => process.stderr.write(`iscsi-mpio target: login refused: ${error.message}\n`));
+      if (opts.holdSignals) process.on('SIGUSR2', toggleHold);
       const summary = { iqn: target.iqn, portals: target.portals, luns: target.luns };
       printResult(summary, opts.json ?? false, () => [
         `target ${target.iqn}`,
@@ -145,8 +141,7 @@ export function registerTarget(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      process.off('SIGUSR1', hold);
-      process.off('SIGUSR2', release);
+      process.off('SIGUSR2', toggleHold);
       await target.stop();
       if (!opts.json) process.stderr.write('iscsi-mpio target: stopped\n');
     });
