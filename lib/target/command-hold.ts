@@ -8,6 +8,9 @@
 // the same, unless it was aborted meanwhile by a LOGICAL UNIT RESET or CLEAR TASK SET of its LU from any
 // connection of the target, or by a reinstatement of its session (RFC 7143 §6.3.5). That is the window in which
 // a "ghost write" from a dead path can still land, which failover must not race.
+//
+// Commands admitted before the hold are not held back by it: a write whose data phase already began into a memory
+// LU's own memory (direct placement) lands that data as it arrives. Writes arriving while held use scratch.
 
 /** One thing a held member would have done; `run` does it at release. */
 export interface HeldWork {
