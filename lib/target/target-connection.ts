@@ -107,6 +107,7 @@ export class TargetConnection extends EventEmitter {
   window?: CommandWindow;
   statSN = 0;
   lastReceived = Date.now();
+  readonly acceptedAt = Date.now();
   logoutRequested = false;
   readonly budget: ConnectionBudget;
   readonly tasks: TaskTable;

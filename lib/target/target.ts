@@ -27,6 +27,9 @@ export * from './target-options';
 export type { MemberPortalInfo } from './member-portal';
 export type { ConnectionInfo } from './target-connection';
 
+/** How long a connection may stay in login before a newer one may evict it (maxLoginConnections reached). */
+const LOGIN_EVICTION_AGE_MS = 1000;
+
 const ALUA_CODES: Record<AluaAccessState, number> = {
   'active-optimized': AluaStateCode.ACTIVE_OPTIMIZED, 'active-non-optimized': AluaStateCode.ACTIVE_NON_OPTIMIZED,
   standby: AluaStateCode.STANDBY, unavailable: AluaStateCode.UNAVAILABLE,
@@ -48,7 +51,8 @@ export interface TargetResources {
   tasks: number;
   /** Commands waiting in stalled members. */
   heldCommands: number;
-  /** Connections closed at accept (maxConnections) and logins evicted (maxLoginConnections). */
+  /** Connections taken since the start, those closed at accept by a cap, and logins evicted (maxLoginConnections). */
+  acceptedConnections: number;
   refusedConnections: number;
   evictedLogins: number;
   /** Commands answered TASK SET FULL or BUSY by a cap, immediate commands Rejected over their cap. */
@@ -84,6 +88,7 @@ export class Target extends EventEmitter {
   /** Connections still in the login phase, oldest first (the first evicted when maxLoginConnections is reached). */
   private readonly inLogin = new Set<TargetConnection>();
   private readonly groupHold = new CommandHold();
+  private acceptedConnections = 0;
   private refusedConnections = 0;
   private readonly refusals: RefusalCounters = { commands: 0, immediate: 0 };
   private evictedLogins = 0;
@@ -258,7 +263,7 @@ export class Target extends EventEmitter {
       connections: connections.length, loginConnections: this.inLogin.size,
       tasks: connections.reduce((n, c) => n + c.tasks.size, 0),
       heldCommands: this.memberPortals.reduce((n, m) => n + m.hold.heldCommands, 0),
-      refusedConnections: this.refusedConnections, evictedLogins: this.evictedLogins,
+      acceptedConnections: this.acceptedConnections, refusedConnections: this.refusedConnections, evictedLogins: this.evictedLogins,
       refusedCommands: this.refusals.commands, rejectedImmediateCommands: this.refusals.immediate,
     };
   }
@@ -310,8 +315,10 @@ export class Target extends EventEmitter {
   /**
    * The connection caps, before anything is allocated for the socket: over maxConnections, or with
    * maxLoginConnectionsPerAddress logins from its address already under way, the new connection is refused; at
-   * maxLoginConnections the oldest connection still in login makes room (a flood of connections that
-   * never log in cannot lock out a real login, which completes in milliseconds).
+   * maxLoginConnections the oldest connection still in login makes room if it has been at it for
+   * LOGIN_EVICTION_AGE_MS (a flood of connections that never log in cannot lock out a real login, which completes
+   * in milliseconds, and costs at most maxLoginConnections connection setups per that age), else the new one is
+   * refused.
    */
   private admit(socket: net.Socket): boolean {
     if (this.allConnections().length >= this.caps.maxConnections) {
@@ -328,11 +335,17 @@ export class Target extends EventEmitter {
     }
     if (this.inLogin.size >= this.caps.maxLoginConnections) {
       const oldest = this.inLogin.values().next().value!;
+      // Only a login that has had its chance makes room: else a flood would cost a connection's setup per packet.
+      if (Date.now() - oldest.acceptedAt < LOGIN_EVICTION_AGE_MS) {
+        this.refusedConnections++;
+        return false;
+      }
       this.inLogin.delete(oldest);
       this.evictedLogins++;
       oldest.drop();
     }
     socket.on('error', () => { /* a reset before the pump takes over */ });
+    this.acceptedConnections++;
     return true;
   }
 
