@@ -107,7 +107,6 @@ export class TargetConnection extends EventEmitter {
   window?: CommandWindow;
   statSN = 0;
   lastReceived = Date.now();
-  readonly acceptedAt = Date.now();
   logoutRequested = false;
   readonly budget: ConnectionBudget;
   readonly tasks: TaskTable;
@@ -136,6 +135,17 @@ export class TargetConnection extends EventEmitter {
   get nexus(): string {
     const o = this.outcome;
     return o ? `${o.initiatorName},i,0x${o.isid.toString('hex')},t,0x${this.host.portalTag.toString(16).padStart(4, '0')}` : '';
+  }
+
+  get remoteAddress(): string | undefined { return this.pdu.remoteAddress; }
+
+  /**
+   * Takes the bytes Node read before this connection took the socket over (the target waits for a connection's
+   * first bytes before building it), as if the pump had read them.
+   */
+  start(first: Buffer): void {
+    this.pdu.deframer.feed(first);
+    if (this.pdu.deframer.error) this.drop();
   }
 
   get sessionKey(): string | undefined {

@@ -70,10 +70,10 @@ export interface TargetOptions {
  * | maxTasksPerConnection          | status TASK SET FULL, nothing allocated                               | 256     |
  * | maxImmediateTasksPerConnection | Reject 0x06 (immediate command reject)                                | 16      |
  * | maxConnections (all portals)   | the new TCP connection is closed at once                              | 1024    |
- * | maxLoginConnections            | the oldest connection in login, if at it for 1 s, is dropped to make  | 64      |
- * |                                | room; else the new connection is closed at once                       |         |
+ * | maxLoginConnections            | the oldest connection still in login (or silent) is dropped for room  | 64      |
  * | maxLoginConnectionsPerAddress  | a new connection from an address with that many in login is closed    | 8       |
- * | loginTimeoutMs                 | a login not in Full Feature Phase by then is dropped                  | 15000   |
+ * | loginTimeoutMs                 | a connection silent that long, or not in Full Feature Phase that long | 15000   |
+ * |                                | after its first bytes, is dropped                                     |         |
  * | maxTextBytes                   | text (login or Text Request) over C=1 continuations: login fails      | 64 KiB  |
  * |                                | (0x0200) / Reject 0x04 and the connection closes                      |         |
  *

@@ -17,6 +17,7 @@ import { parseLinkRate } from './link-rate';
 import { MemberPortal, type MemberPortalInfo } from './member-portal';
 import { PortalBalancer } from './portal-balancer';
 import { PortalListener } from './portal-listener';
+import { SilentConnection } from './silent-connection';
 import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver, type RefusalCounters } from './target-connection';
 import {
   DEFAULT_IQN, DEFAULT_LUN_SIZE, DEFAULT_TARGET_LIMITS, parsePortal, parseSize, resolveCaps,
@@ -26,9 +27,6 @@ import {
 export * from './target-options';
 export type { MemberPortalInfo } from './member-portal';
 export type { ConnectionInfo } from './target-connection';
-
-/** How long a connection may stay in login before a newer one may evict it (maxLoginConnections reached). */
-const LOGIN_EVICTION_AGE_MS = 1000;
 
 const ALUA_CODES: Record<AluaAccessState, number> = {
   'active-optimized': AluaStateCode.ACTIVE_OPTIMIZED, 'active-non-optimized': AluaStateCode.ACTIVE_NON_OPTIMIZED,
@@ -60,6 +58,9 @@ export interface TargetResources {
   rejectedImmediateCommands: number;
 }
 
+/** A connection in the login phase as the login caps see it. */
+interface LoginSlot { readonly remoteAddress?: string; drop(): void }
+
 export interface SessionFilter {
   /** Only connections on this member (index into `members`). */
   member?: number;
@@ -85,8 +86,10 @@ export class Target extends EventEmitter {
   private stopped = false;
   private readonly caps: TargetCaps;
   private readonly buffers: BufferBudget;
-  /** Connections still in the login phase, oldest first (the first evicted when maxLoginConnections is reached). */
-  private readonly inLogin = new Set<TargetConnection>();
+  /** Connections still in the login phase, silent or not, oldest first (evicted first at maxLoginConnections). */
+  private readonly inLogin = new Set<LoginSlot>();
+  /** Accepted connections that have not sent a byte yet, with the member they came to (undefined: the group). */
+  private readonly silent = new Map<SilentConnection, MemberPortal | undefined>();
   private readonly groupHold = new CommandHold();
   private acceptedConnections = 0;
   private refusedConnections = 0;
@@ -201,7 +204,11 @@ export class Target extends EventEmitter {
   // ---- controls ----
 
   /** Member down: its connections drop and new ones are refused; the group portal stops redirecting to it. */
-  async memberDown(index: number): Promise<void> { await this.member(index).down(); }
+  async memberDown(index: number): Promise<void> {
+    const member = this.member(index);
+    for (const [c, m] of this.silent) if (m === member) c.drop();
+    await member.down();
+  }
   async memberUp(index: number): Promise<void> { await this.member(index).start(); }
 
   /** Paces a member (or every member) to an emulated link rate such as "1gbit"; undefined removes pacing. */
@@ -260,7 +267,7 @@ export class Target extends EventEmitter {
     const connections = this.allConnections();
     return {
       bufferedBytes: this.buffers.bytes, peakBufferedBytes: this.buffers.peakBytes,
-      connections: connections.length, loginConnections: this.inLogin.size,
+      connections: connections.length + this.silent.size, loginConnections: this.inLogin.size,
       tasks: connections.reduce((n, c) => n + c.tasks.size, 0),
       heldCommands: this.memberPortals.reduce((n, m) => n + m.hold.heldCommands, 0),
       acceptedConnections: this.acceptedConnections, refusedConnections: this.refusedConnections, evictedLogins: this.evictedLogins,
@@ -273,6 +280,7 @@ export class Target extends EventEmitter {
     if (this.stopped) return;
     this.stopped = true;
     for (const m of this.memberPortals) m.hold.discard();
+    for (const c of this.silent.keys()) c.drop();
     for (const c of this.groupConnections) c.drop();
     await this.groupListener?.close();
     for (const m of this.memberPortals) await m.down();
@@ -298,53 +306,67 @@ export class Target extends EventEmitter {
 
   private accept(socket: net.Socket, member: MemberPortal): void {
     if (!member.up || !this.admit(socket)) return void socket.destroy();
-    const connection = new TargetConnection(socket, this.memberHost(member));
-    member.connections.add(connection);
-    this.watch(connection);
-    connection.once('closed', () => member.connections.delete(connection));
+    this.untilItSpeaks(socket, member, (first) => {
+      const connection = new TargetConnection(socket, this.memberHost(member));
+      member.connections.add(connection);
+      this.watch(connection);
+      connection.once('closed', () => member.connections.delete(connection));
+      connection.start(first);
+    });
   }
 
   private acceptOnGroup(socket: net.Socket): void {
     if (!this.admit(socket)) return void socket.destroy();
-    const connection = new TargetConnection(socket, this.groupHost());
-    this.groupConnections.add(connection);
-    this.watch(connection);
-    connection.once('closed', () => this.groupConnections.delete(connection));
+    this.untilItSpeaks(socket, undefined, (first) => {
+      const connection = new TargetConnection(socket, this.groupHost());
+      this.groupConnections.add(connection);
+      this.watch(connection);
+      connection.once('closed', () => this.groupConnections.delete(connection));
+      connection.start(first);
+    });
+  }
+
+  /** Holds a new connection as a SilentConnection (a login slot that costs next to nothing) until its first bytes. */
+  private untilItSpeaks(socket: net.Socket, member: MemberPortal | undefined, speaks: (first: Buffer) => void): void {
+    const silent: SilentConnection = new SilentConnection(socket, this.caps.loginTimeoutMs, (first) => {
+      this.silent.delete(silent);
+      this.inLogin.delete(silent);
+      if (member && !member.up) return void socket.destroy();
+      speaks(first);
+    }, () => {
+      this.silent.delete(silent);
+      this.inLogin.delete(silent);
+    });
+    this.silent.set(silent, member);
+    this.inLogin.add(silent);
   }
 
   /**
    * The connection caps, before anything is allocated for the socket: over maxConnections, or with
    * maxLoginConnectionsPerAddress logins from its address already under way, the new connection is refused; at
-   * maxLoginConnections the oldest connection still in login makes room if it has been at it for
-   * LOGIN_EVICTION_AGE_MS (a flood of connections that never log in cannot lock out a real login, which completes
-   * in milliseconds, and costs at most maxLoginConnections connection setups per that age), else the new one is
-   * refused.
+   * maxLoginConnections the oldest connection still in login (or still silent) makes room: a flood of connections
+   * that never log in cannot lock out a real login, which completes in milliseconds, and costs little, as a
+   * connection gets its buffers only once it sends something.
    */
   private admit(socket: net.Socket): boolean {
-    if (this.allConnections().length >= this.caps.maxConnections) {
+    if (this.allConnections().length + this.silent.size >= this.caps.maxConnections) {
       this.refusedConnections++;
       return false;
     }
-    // One address with many half-open logins is a flood, not a host logging in its paths: refused before any
-    // per-connection memory exists, so it cannot evict other hosts' logins either.
+    // One address with many half-open logins is a flood, not a host logging in its paths: refused, so that it
+    // cannot evict other hosts' logins either.
     let fromAddress = 0;
-    for (const c of this.inLogin) if (c.pdu.remoteAddress === socket.remoteAddress) fromAddress++;
+    for (const c of this.inLogin) if (c.remoteAddress === socket.remoteAddress) fromAddress++;
     if (fromAddress >= this.caps.maxLoginConnectionsPerAddress) {
       this.refusedConnections++;
       return false;
     }
     if (this.inLogin.size >= this.caps.maxLoginConnections) {
       const oldest = this.inLogin.values().next().value!;
-      // Only a login that has had its chance makes room: else a flood would cost a connection's setup per packet.
-      if (Date.now() - oldest.acceptedAt < LOGIN_EVICTION_AGE_MS) {
-        this.refusedConnections++;
-        return false;
-      }
       this.inLogin.delete(oldest);
       this.evictedLogins++;
       oldest.drop();
     }
-    socket.on('error', () => { /* a reset before the pump takes over */ });
     this.acceptedConnections++;
     return true;
   }
