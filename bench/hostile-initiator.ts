@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     const resources = target.resources();
     console.log(`target: peak scratch ${resources.peakBufferedBytes} bytes, commands refused ${resources.refusedCommands}, ` +
       `immediate commands rejected ${resources.rejectedImmediateCommands}, logins evicted ${resources.evictedLogins}, ` +
-      `connections refused ${resources.refusedConnections}`);
+      `connections refused ${resources.refusedConnections}, data phase errors ${resources.dataPhaseErrors}`);
     const a = median(alone);
     const f = median(flooded);
     console.log(`median alone ${mbps(a)} MB/s, under the flood ${mbps(f)} MB/s, ratio ${(f / a).toFixed(3)} (target >= 0.90)`);

@@ -148,6 +148,7 @@ describe('target against a hostile initiator', function () {
     s.dataOut({ itt, lun: FILE_LUN, dataSN: 1, offset: 0, data: Buffer.alloc(2048, 0xee), final: true });
     const answer = statusOf(await s.response(itt));
     assert.deepEqual([answer.status, answer.key, answer.asc], [0x02, 0x0b, 0x4b], 'CHECK CONDITION, ABORTED COMMAND, DATA PHASE ERROR');
+    assert.ok(target.resources().dataPhaseErrors > 0, 'counted');
     assert.ok((await device.read(3000, 8)).equals(known), 'the LU still holds what was there');
     assert.ok(await s.ping(), 'the connection lives on');
   });

@@ -46,6 +46,8 @@ export interface RefusalCounters {
   commands: number;
   /** Immediate commands Rejected over maxImmediateTasksPerConnection. */
   immediate: number;
+  /** Writes ended with DATA PHASE ERROR (overlapping, gapped or out-of-sequence Data-Out). */
+  dataPhaseErrors: number;
 }
 
 /** What the portal gives each connection it accepts. */
@@ -57,7 +59,7 @@ export interface ConnectionHost {
   readonly caps: TargetCaps;
   /** Scratch memory for write data, shared by every connection of the target. */
   readonly buffers: BufferBudget;
-  /** Counts of what the caps refused (warnings per refusal would let a flood fill the log). */
+  /** Counts of what the caps and the Data-Out checks refused (a warning each would let a flood fill the log). */
   readonly refusals: RefusalCounters;
   /** The member's stalled-controller control (never active on the group portal). */
   readonly hold: CommandHold;

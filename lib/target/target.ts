@@ -56,6 +56,8 @@ export interface TargetResources {
   /** Commands answered TASK SET FULL or BUSY by a cap, immediate commands Rejected over their cap. */
   refusedCommands: number;
   rejectedImmediateCommands: number;
+  /** Writes ended with DATA PHASE ERROR (their Data-Out overlapped, left a gap or broke DataSN order). */
+  dataPhaseErrors: number;
 }
 
 /** A connection in the login phase as the login caps see it. */
@@ -93,7 +95,7 @@ export class Target extends EventEmitter {
   private readonly groupHold = new CommandHold();
   private acceptedConnections = 0;
   private refusedConnections = 0;
-  private readonly refusals: RefusalCounters = { commands: 0, immediate: 0 };
+  private readonly refusals: RefusalCounters = { commands: 0, immediate: 0, dataPhaseErrors: 0 };
   private evictedLogins = 0;
 
   private constructor(private readonly options: TargetOptions) {
@@ -272,6 +274,7 @@ export class Target extends EventEmitter {
       heldCommands: this.memberPortals.reduce((n, m) => n + m.hold.heldCommands, 0),
       acceptedConnections: this.acceptedConnections, refusedConnections: this.refusedConnections, evictedLogins: this.evictedLogins,
       refusedCommands: this.refusals.commands, rejectedImmediateCommands: this.refusals.immediate,
+      dataPhaseErrors: this.refusals.dataPhaseErrors,
     };
   }
 

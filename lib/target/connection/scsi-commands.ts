@@ -164,7 +164,7 @@ export class ScsiCommands {
       if (!(error instanceof DataOutError)) throw error;
       if (!error.taskOnly) return c.reject(bhs, error.rejectReason, true);
       // The rest of this command's Data-Out is discarded; the command ends with ABORTED COMMAND, DATA PHASE ERROR.
-      c.emit('warning', error);
+      c.host.refusals.dataPhaseErrors++;
       this.abort(task);
       return sendScsiResult(c, task, { status: SCSI_CHECK_CONDITION, sense: DATA_PHASE_ERROR_SENSE });
     }
