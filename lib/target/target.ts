@@ -10,6 +10,7 @@ import { LoginError } from '../protocol/login-status';
 import { TargetLogin, type TargetAuthPolicy, type TargetLoginConfig } from '../protocol/target-login';
 import { BufferBudget } from './buffer-budget';
 import { CommandHold } from './command-hold';
+import { ConnectionAdmission } from './connection-admission';
 import { LogicalUnit } from './lu/logical-unit';
 import { executeWithoutLogicalUnit } from './lu/absent-lu';
 import type { TargetPortGroupConfig } from './lu/types';
@@ -17,7 +18,6 @@ import { parseLinkRate } from './link-rate';
 import { MemberPortal, type MemberPortalInfo } from './member-portal';
 import { PortalBalancer } from './portal-balancer';
 import { PortalListener } from './portal-listener';
-import { SilentConnection } from './silent-connection';
 import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver, type RefusalCounters } from './target-connection';
 import {
   DEFAULT_IQN, DEFAULT_LUN_SIZE, DEFAULT_TARGET_LIMITS, parsePortal, parseSize, resolveCaps,
@@ -60,9 +60,6 @@ export interface TargetResources {
   dataPhaseErrors: number;
 }
 
-/** A connection in the login phase as the login caps see it. */
-interface LoginSlot { readonly remoteAddress?: string; drop(): void }
-
 export interface SessionFilter {
   /** Only connections on this member (index into `members`). */
   member?: number;
@@ -88,15 +85,10 @@ export class Target extends EventEmitter {
   private stopped = false;
   private readonly caps: TargetCaps;
   private readonly buffers: BufferBudget;
-  /** Connections still in the login phase, silent or not, oldest first (evicted first at maxLoginConnections). */
-  private readonly inLogin = new Set<LoginSlot>();
-  /** Accepted connections that have not sent a byte yet, with the member they came to (undefined: the group). */
-  private readonly silent = new Map<SilentConnection, MemberPortal | undefined>();
+  /** The connection caps; each portal's new connections go through it (the group portal's as `undefined`). */
+  private readonly admission: ConnectionAdmission<MemberPortal | undefined>;
   private readonly groupHold = new CommandHold();
-  private acceptedConnections = 0;
-  private refusedConnections = 0;
   private readonly refusals: RefusalCounters = { commands: 0, immediate: 0, dataPhaseErrors: 0 };
-  private evictedLogins = 0;
 
   private constructor(private readonly options: TargetOptions) {
     super();
@@ -104,6 +96,7 @@ export class Target extends EventEmitter {
     this.balancer = new PortalBalancer(this.memberPortals);
     this.caps = resolveCaps(options.caps);
     this.buffers = new BufferBudget(this.caps.maxBufferedBytes, this.caps.maxBufferedBytesPerConnection);
+    this.admission = new ConnectionAdmission(this.caps, () => this.allConnections().length);
     const accounts: readonly ChapAccount[] = options.chap === undefined ? [] : Array.isArray(options.chap) ? options.chap : [options.chap as ChapAccount];
     if (accounts.length > 0 || options.discoveryChap) {
       const secrets = new Map(accounts.map((a) => [a.user, a.secret]));
@@ -208,7 +201,7 @@ export class Target extends EventEmitter {
   /** Member down: its connections drop and new ones are refused; the group portal stops redirecting to it. */
   async memberDown(index: number): Promise<void> {
     const member = this.member(index);
-    for (const [c, m] of this.silent) if (m === member) c.drop();
+    this.admission.dropSilent(member);
     await member.down();
   }
   async memberUp(index: number): Promise<void> { await this.member(index).start(); }
@@ -269,10 +262,10 @@ export class Target extends EventEmitter {
     const connections = this.allConnections();
     return {
       bufferedBytes: this.buffers.bytes, peakBufferedBytes: this.buffers.peakBytes,
-      connections: connections.length + this.silent.size, loginConnections: this.inLogin.size,
+      connections: connections.length + this.admission.silentConnections, loginConnections: this.admission.loginConnections,
       tasks: connections.reduce((n, c) => n + c.tasks.size, 0),
       heldCommands: this.memberPortals.reduce((n, m) => n + m.hold.heldCommands, 0),
-      acceptedConnections: this.acceptedConnections, refusedConnections: this.refusedConnections, evictedLogins: this.evictedLogins,
+      ...this.admission.counters,
       refusedCommands: this.refusals.commands, rejectedImmediateCommands: this.refusals.immediate,
       dataPhaseErrors: this.refusals.dataPhaseErrors,
     };
@@ -283,7 +276,7 @@ export class Target extends EventEmitter {
     if (this.stopped) return;
     this.stopped = true;
     for (const m of this.memberPortals) m.hold.discard();
-    for (const c of this.silent.keys()) c.drop();
+    this.admission.dropSilent();
     for (const c of this.groupConnections) c.drop();
     await this.groupListener?.close();
     for (const m of this.memberPortals) await m.down();
@@ -308,8 +301,9 @@ export class Target extends EventEmitter {
   // ---- connections ----
 
   private accept(socket: net.Socket, member: MemberPortal): void {
-    if (!member.up || !this.admit(socket)) return void socket.destroy();
-    this.untilItSpeaks(socket, member, (first) => {
+    if (!member.up) return void socket.destroy();
+    this.admission.take(socket, member, (first) => {
+      if (!member.up) return void socket.destroy();
       const connection = new TargetConnection(socket, this.memberHost(member));
       member.connections.add(connection);
       this.watch(connection);
@@ -319,8 +313,7 @@ export class Target extends EventEmitter {
   }
 
   private acceptOnGroup(socket: net.Socket): void {
-    if (!this.admit(socket)) return void socket.destroy();
-    this.untilItSpeaks(socket, undefined, (first) => {
+    this.admission.take(socket, undefined, (first) => {
       const connection = new TargetConnection(socket, this.groupHost());
       this.groupConnections.add(connection);
       this.watch(connection);
@@ -329,60 +322,12 @@ export class Target extends EventEmitter {
     });
   }
 
-  /** Holds a new connection as a SilentConnection (a login slot that costs next to nothing) until its first bytes. */
-  private untilItSpeaks(socket: net.Socket, member: MemberPortal | undefined, speaks: (first: Buffer) => void): void {
-    const silent: SilentConnection = new SilentConnection(socket, this.caps.loginTimeoutMs, (first) => {
-      this.silent.delete(silent);
-      this.inLogin.delete(silent);
-      if (member && !member.up) return void socket.destroy();
-      speaks(first);
-    }, () => {
-      this.silent.delete(silent);
-      this.inLogin.delete(silent);
-    });
-    this.silent.set(silent, member);
-    this.inLogin.add(silent);
-  }
-
-  /**
-   * The connection caps, before anything is allocated for the socket: over maxConnections, or with
-   * maxLoginConnectionsPerAddress logins from its address already under way, the new connection is refused; at
-   * maxLoginConnections the oldest connection still in login (or still silent) makes room: a flood of connections
-   * that never log in cannot lock out a real login, which completes in milliseconds, and costs little, as a
-   * connection gets its buffers only once it sends something.
-   */
-  private admit(socket: net.Socket): boolean {
-    if (this.allConnections().length + this.silent.size >= this.caps.maxConnections) {
-      this.refusedConnections++;
-      return false;
-    }
-    // One address with many half-open logins is a flood, not a host logging in its paths: refused, so that it
-    // cannot evict other hosts' logins either.
-    let fromAddress = 0;
-    for (const c of this.inLogin) if (c.remoteAddress === socket.remoteAddress) fromAddress++;
-    if (fromAddress >= this.caps.maxLoginConnectionsPerAddress) {
-      this.refusedConnections++;
-      return false;
-    }
-    if (this.inLogin.size >= this.caps.maxLoginConnections) {
-      const oldest = this.inLogin.values().next().value!;
-      this.inLogin.delete(oldest);
-      this.evictedLogins++;
-      oldest.drop();
-    }
-    this.acceptedConnections++;
-    return true;
-  }
-
   private allConnections(): TargetConnection[] {
     return [...this.groupConnections, ...this.memberPortals.flatMap((m) => [...m.connections])];
   }
 
   private watch(connection: TargetConnection): void {
-    this.inLogin.add(connection);
-    const leaveLogin = () => this.inLogin.delete(connection);
-    connection.once('established', leaveLogin);
-    connection.once('closed', leaveLogin);
+    this.admission.loggingIn(connection);
     connection.on('warning', (error: Error) => this.emit('warning', error));
     connection.on('login-failed', (error: Error) => this.emit('login-failed', error));
   }
