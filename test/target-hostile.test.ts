@@ -2,63 +2,11 @@
 // error and is closed; the process and the other sessions keep running.
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { type Bhs, type BhsInit, decodeBhs, encodeBhs } from '../lib/wire/bhs';
+import { type BhsInit, decodeBhs, encodeBhs } from '../lib/wire/bhs';
 import { Opcode, RESERVED_TAG } from '../lib/wire/opcodes';
 import { decodeTextKeys, encodeText } from '../lib/protocol/text';
 import { Target } from '../lib/target/target';
-
-/** A deliberately bare initiator: raw bytes out, PDUs (no digests) in. */
-class RawPeer {
-  readonly socket: net.Socket;
-  private buffered = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  closed = false;
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (d) => { this.buffered = Buffer.concat([this.buffered, d]); this.wake(); });
-    socket.on('close', () => { this.closed = true; this.wake(); });
-    socket.on('error', () => {});
-  }
-  static connect(address: string, port: number): Promise<RawPeer> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host: address, port }, () => resolve(new RawPeer(s)));
-      s.once('error', reject);
-    });
-  }
-  private wake(): void { for (const w of this.waiters.splice(0)) w(); }
-  send(bhs: BhsInit, data: Buffer = Buffer.alloc(0)): void {
-    const header = Buffer.alloc(48);
-    encodeBhs({ ...bhs, dataLength: data.length } as BhsInit, header);
-    const pad = Buffer.alloc((4 - (data.length % 4)) % 4);
-    this.socket.write(Buffer.concat([header, data, pad]));
-  }
-  /** The next PDU, or undefined once the target closed the connection. */
-  async next(timeoutMs = 5000): Promise<{ bhs: Bhs; data: Buffer } | undefined> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.buffered.length >= 48) {
-        const length = (this.buffered[5] << 16) | (this.buffered[6] << 8) | this.buffered[7];
-        const total = 48 + this.buffered[4] * 4 + length + ((4 - (length % 4)) % 4);
-        if (this.buffered.length >= total) {
-          const pdu = { bhs: decodeBhs(this.buffered), data: Buffer.from(this.buffered.subarray(48, 48 + length)) };
-          this.buffered = this.buffered.subarray(total);
-          return pdu;
-        }
-      }
-      if (this.closed) return undefined;
-      if (Date.now() > deadline) throw new Error('timed out waiting for a PDU');
-      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 100); });
-    }
-  }
-  /** Resolves once the target closed the connection (reading whatever came before). */
-  async closedByTarget(timeoutMs = 5000): Promise<Array<{ bhs: Bhs; data: Buffer }>> {
-    const seen = [];
-    for (let pdu = await this.next(timeoutMs); pdu; pdu = await this.next(timeoutMs)) seen.push(pdu);
-    return seen;
-  }
-  destroy(): void { this.socket.destroy(); }
-}
+import { RawPeer } from './support/raw-initiator';
 
 const ISID: Buffer = Buffer.from('80aabbcc0001', 'hex');
 

@@ -58,6 +58,8 @@ export interface TargetLoginConfig {
   statSN?: number;
   /** Commands the initiator may have outstanding: MaxCmdSN = ExpCmdSN + commandWindow - 1. Default 32. */
   commandWindow?: number;
+  /** Most text bytes one login request may spread over C=1 continuations (initiator error past it). Default 64 KiB. */
+  maxTextBytes?: number;
 }
 
 /** A login that reached Full Feature Phase. */
@@ -115,7 +117,7 @@ export class TargetLogin {
   private chap?: ChapTarget;
   private security: 'start' | 'chap-algorithm' | 'chap-response' | 'complete' = 'start';
   private authenticated = false;
-  private readonly incoming = new TextAssembler(64 * 1024);
+  private readonly incoming: TextAssembler;
   private outgoing: { chunk: Buffer; last: boolean }[] = [];
   private pendingFlags = { transit: false, nsg: 0 };
   private declaredIdentity = false;
@@ -125,6 +127,7 @@ export class TargetLogin {
     this.statSN = config.statSN ?? randomInt(0, 0xffffffff);
     this.window = config.commandWindow ?? 32;
     this.limits = { ...RFC_DEFAULTS, ...config.limits };
+    this.incoming = new TextAssembler(config.maxTextBytes ?? 64 * 1024);
   }
 
   /** Consumes one Login Request; returns the response and what happens next. */

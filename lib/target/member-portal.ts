@@ -1,6 +1,7 @@
 // One member port of the array: its listener, its emulated link (pacer), its ALUA state and its connections.
 import type net from 'node:net';
 import { formatTargetAddress } from '../protocol/discovery-text';
+import { CommandHold } from './command-hold';
 import { LinkPacer } from './link-pacer';
 import { PortalListener } from './portal-listener';
 import type { TargetConnection } from './target-connection';
@@ -20,6 +21,9 @@ export interface MemberPortalInfo {
   connections: number;
   /** Payload bytes through the pacer (Data-In sent + Data-Out asked for). */
   bytesPaced: number;
+  /** Stalled (Target.holdCommands), and the commands waiting for the release. */
+  held: boolean;
+  heldCommands: number;
 }
 
 export class MemberPortal {
@@ -27,6 +31,8 @@ export class MemberPortal {
   readonly pacer: LinkPacer;
   readonly connections = new Set<TargetConnection>();
   readonly portIdentity: PortIdentity;
+  /** The stalled-controller control: while active the member executes and answers nothing. */
+  readonly hold = new CommandHold();
   up = false;
   responseDelayMs = 0;
 
@@ -61,6 +67,7 @@ export class MemberPortal {
     return {
       index: this.index, address: this.address, port: this.port, tpgt: this.tpgt, up: this.up,
       rate: this.pacer.bitsPerSecond, alua: this.alua, connections: this.connections.size, bytesPaced: this.pacer.bytesPaced,
+      held: this.hold.active, heldCommands: this.hold.heldCommands,
     };
   }
 }

@@ -56,6 +56,60 @@ export interface TargetOptions {
   nopInterval?: number;
   /** How long a ping may go unanswered before the connection is dropped, in ms. Default 5000. */
   nopTimeout?: number;
+  /** What one initiator (or all of them) may make the target hold: see TargetCaps and DEFAULT_TARGET_CAPS. */
+  caps?: Partial<TargetCaps>;
+}
+
+/**
+ * Resource caps against hostile or broken initiators. Each cap, what crossing it gets (RFC 7143 / SAM-5), default:
+ *
+ * | cap                            | over the cap                                                          | default |
+ * |--------------------------------|-----------------------------------------------------------------------|---------|
+ * | maxBufferedBytesPerConnection  | the write gets status BUSY, nothing allocated; its Data-Out discarded | 64 MiB  |
+ * | maxBufferedBytes (all conns)   | the same                                                              | 512 MiB |
+ * | maxTasksPerConnection          | status TASK SET FULL, nothing allocated                               | 256     |
+ * | maxImmediateTasksPerConnection | Reject 0x06 (immediate command reject)                                | 16      |
+ * | maxConnections (all portals)   | the new TCP connection is closed at once                              | 1024    |
+ * | maxLoginConnections            | the oldest connection still in login (or silent) is dropped for room  | 64      |
+ * | maxLoginConnectionsPerAddress  | a new connection from an address with that many in login is closed    | 8       |
+ * | loginTimeoutMs                 | a connection silent that long, or not in Full Feature Phase that long | 15000   |
+ * |                                | after its first bytes, is dropped                                     |         |
+ * | maxTextBytes                   | text (login or Text Request) over C=1 continuations: login fails      | 64 KiB  |
+ * |                                | (0x0200) / Reject 0x04 and the connection closes                      |         |
+ *
+ * Buffered bytes are scratch buffers for write data, sized from the CDB's transfer length clamped by the
+ * Expected Data Transfer Length (never EDTL alone). Data placed straight into a memory LU needs no buffer and
+ * does not count.
+ */
+export interface TargetCaps {
+  maxBufferedBytesPerConnection: number;
+  maxBufferedBytes: number;
+  maxTasksPerConnection: number;
+  maxImmediateTasksPerConnection: number;
+  maxConnections: number;
+  maxLoginConnections: number;
+  maxLoginConnectionsPerAddress: number;
+  loginTimeoutMs: number;
+  maxTextBytes: number;
+}
+
+export const DEFAULT_TARGET_CAPS: TargetCaps = {
+  maxBufferedBytesPerConnection: 64 * 2 ** 20, maxBufferedBytes: 512 * 2 ** 20, maxTasksPerConnection: 256,
+  maxImmediateTasksPerConnection: 16, maxConnections: 1024, maxLoginConnections: 64, maxLoginConnectionsPerAddress: 8,
+  loginTimeoutMs: 15_000,
+  maxTextBytes: 64 * 1024,
+};
+
+/** The caps with defaults filled in; a cap that is not a positive whole number is refused. */
+export function resolveCaps(caps: Partial<TargetCaps> = {}): TargetCaps {
+  const resolved = { ...DEFAULT_TARGET_CAPS };
+  for (const [key, value] of Object.entries(caps) as Array<[keyof TargetCaps, number | undefined]>) {
+    if (value === undefined) continue;
+    if (!(key in DEFAULT_TARGET_CAPS)) throw new RangeError(`unknown target cap "${key}"`);
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`target cap ${key} must be a positive whole number, got ${value}`);
+    resolved[key] = value;
+  }
+  return resolved;
 }
 
 export const DEFAULT_IQN = 'iqn.2025-01.dev.iscsi-mpio:array';

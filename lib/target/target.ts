@@ -8,6 +8,9 @@ import { AluaStateCode } from '../scsi/alua';
 import { formatSendTargets, selectSendTargets, type DiscoveredTarget } from '../protocol/discovery-text';
 import { LoginError } from '../protocol/login-status';
 import { TargetLogin, type TargetAuthPolicy, type TargetLoginConfig } from '../protocol/target-login';
+import { BufferBudget } from './buffer-budget';
+import { CommandHold } from './command-hold';
+import { ConnectionAdmission } from './connection-admission';
 import { LogicalUnit } from './lu/logical-unit';
 import { executeWithoutLogicalUnit } from './lu/absent-lu';
 import type { TargetPortGroupConfig } from './lu/types';
@@ -15,10 +18,10 @@ import { parseLinkRate } from './link-rate';
 import { MemberPortal, type MemberPortalInfo } from './member-portal';
 import { PortalBalancer } from './portal-balancer';
 import { PortalListener } from './portal-listener';
-import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver } from './target-connection';
+import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver, type RefusalCounters } from './target-connection';
 import {
-  DEFAULT_IQN, DEFAULT_LUN_SIZE, DEFAULT_TARGET_LIMITS, parsePortal, parseSize,
-  type AluaAccessState, type ChapAccount, type LunOptions, type MemberPortalOptions, type PortalAddress, type TargetOptions,
+  DEFAULT_IQN, DEFAULT_LUN_SIZE, DEFAULT_TARGET_LIMITS, parsePortal, parseSize, resolveCaps,
+  type AluaAccessState, type ChapAccount, type LunOptions, type MemberPortalOptions, type PortalAddress, type TargetCaps, type TargetOptions,
 } from './target-options';
 
 export * from './target-options';
@@ -33,6 +36,29 @@ const ALUA_CODES: Record<AluaAccessState, number> = {
 export interface PortalInfo { role: 'group' | 'member'; address: string; port: number; tpgt: number; up: boolean }
 
 export interface LunInfo { lun: number; blockSize: number; blocks: number; bytes: number; serial: string; naa: string; file?: string }
+
+/** The target's own accounting of what initiators make it hold (tests check the caps against it). */
+export interface TargetResources {
+  /** Scratch bytes write commands hold now, and the most they ever held at once. */
+  bufferedBytes: number;
+  peakBufferedBytes: number;
+  /** Open connections on every portal, and those still in the login phase. */
+  connections: number;
+  loginConnections: number;
+  /** SCSI tasks in the connections' task tables. */
+  tasks: number;
+  /** Commands waiting in stalled members. */
+  heldCommands: number;
+  /** Connections taken since the start, those closed at accept by a cap, and logins evicted (maxLoginConnections). */
+  acceptedConnections: number;
+  refusedConnections: number;
+  evictedLogins: number;
+  /** Commands answered TASK SET FULL or BUSY by a cap, immediate commands Rejected over their cap. */
+  refusedCommands: number;
+  rejectedImmediateCommands: number;
+  /** Writes ended with DATA PHASE ERROR (their Data-Out overlapped, left a gap or broke DataSN order). */
+  dataPhaseErrors: number;
+}
 
 export interface SessionFilter {
   /** Only connections on this member (index into `members`). */
@@ -57,11 +83,20 @@ export class Target extends EventEmitter {
   private readonly auth?: TargetAuthPolicy;
   private readonly discoveryAuth?: TargetAuthPolicy;
   private stopped = false;
+  private readonly caps: TargetCaps;
+  private readonly buffers: BufferBudget;
+  /** The connection caps; each portal's new connections go through it (the group portal's as `undefined`). */
+  private readonly admission: ConnectionAdmission<MemberPortal | undefined>;
+  private readonly groupHold = new CommandHold();
+  private readonly refusals: RefusalCounters = { commands: 0, immediate: 0, dataPhaseErrors: 0 };
 
   private constructor(private readonly options: TargetOptions) {
     super();
     this.iqn = options.iqn ?? DEFAULT_IQN;
     this.balancer = new PortalBalancer(this.memberPortals);
+    this.caps = resolveCaps(options.caps);
+    this.buffers = new BufferBudget(this.caps.maxBufferedBytes, this.caps.maxBufferedBytesPerConnection);
+    this.admission = new ConnectionAdmission(this.caps, () => this.allConnections().length);
     const accounts: readonly ChapAccount[] = options.chap === undefined ? [] : Array.isArray(options.chap) ? options.chap : [options.chap as ChapAccount];
     if (accounts.length > 0 || options.discoveryChap) {
       const secrets = new Map(accounts.map((a) => [a.user, a.secret]));
@@ -164,7 +199,11 @@ export class Target extends EventEmitter {
   // ---- controls ----
 
   /** Member down: its connections drop and new ones are refused; the group portal stops redirecting to it. */
-  async memberDown(index: number): Promise<void> { await this.member(index).down(); }
+  async memberDown(index: number): Promise<void> {
+    const member = this.member(index);
+    this.admission.dropSilent(member);
+    await member.down();
+  }
   async memberUp(index: number): Promise<void> { await this.member(index).start(); }
 
   /** Paces a member (or every member) to an emulated link rate such as "1gbit"; undefined removes pacing. */
@@ -203,10 +242,41 @@ export class Target extends EventEmitter {
     return n;
   }
 
+  /**
+   * Stalls a member like a frozen array controller: SCSI commands arriving on its connections wait before
+   * execution, and it answers nothing at all (no SCSI responses, R2Ts, NOP-Ins, task management or login
+   * responses) until releaseCommands(). Its TCP connections stay up. Held commands survive their connection
+   * closing; they are aborted only by a LOGICAL UNIT RESET or CLEAR TASK SET of their LU from any connection of
+   * the target, or by a login with the same initiator name and ISID on any member (session reinstatement,
+   * RFC 7143 §6.3.5; the stalled member itself cannot answer that login).
+   */
+  holdCommands(member: number): void { this.member(member).hold.hold(); }
+
+  /** Unstalls a member: what it queued runs in arrival order, except the commands aborted meanwhile. */
+  releaseCommands(member: number): void { this.member(member).hold.release(); }
+
+  /** Commands waiting in a stalled member (not counting aborted ones). */
+  heldCommands(member: number): number { return this.member(member).hold.heldCommands; }
+
+  resources(): TargetResources {
+    const connections = this.allConnections();
+    return {
+      bufferedBytes: this.buffers.bytes, peakBufferedBytes: this.buffers.peakBytes,
+      connections: connections.length + this.admission.silentConnections, loginConnections: this.admission.loginConnections,
+      tasks: connections.reduce((n, c) => n + c.tasks.size, 0),
+      heldCommands: this.memberPortals.reduce((n, m) => n + m.hold.heldCommands, 0),
+      ...this.admission.counters,
+      refusedCommands: this.refusals.commands, rejectedImmediateCommands: this.refusals.immediate,
+      dataPhaseErrors: this.refusals.dataPhaseErrors,
+    };
+  }
+
   /** Stops every portal and closes every connection and LU. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const m of this.memberPortals) m.hold.discard();
+    this.admission.dropSilent();
     for (const c of this.groupConnections) c.drop();
     await this.groupListener?.close();
     for (const m of this.memberPortals) await m.down();
@@ -232,20 +302,32 @@ export class Target extends EventEmitter {
 
   private accept(socket: net.Socket, member: MemberPortal): void {
     if (!member.up) return void socket.destroy();
-    const connection = new TargetConnection(socket, this.memberHost(member));
-    member.connections.add(connection);
-    this.watch(connection);
-    connection.once('closed', () => member.connections.delete(connection));
+    this.admission.take(socket, member, (first) => {
+      if (!member.up) return void socket.destroy();
+      const connection = new TargetConnection(socket, this.memberHost(member));
+      member.connections.add(connection);
+      this.watch(connection);
+      connection.once('closed', () => member.connections.delete(connection));
+      connection.start(first);
+    });
   }
 
   private acceptOnGroup(socket: net.Socket): void {
-    const connection = new TargetConnection(socket, this.groupHost());
-    this.groupConnections.add(connection);
-    this.watch(connection);
-    connection.once('closed', () => this.groupConnections.delete(connection));
+    this.admission.take(socket, undefined, (first) => {
+      const connection = new TargetConnection(socket, this.groupHost());
+      this.groupConnections.add(connection);
+      this.watch(connection);
+      connection.once('closed', () => this.groupConnections.delete(connection));
+      connection.start(first);
+    });
+  }
+
+  private allConnections(): TargetConnection[] {
+    return [...this.groupConnections, ...this.memberPortals.flatMap((m) => [...m.connections])];
   }
 
   private watch(connection: TargetConnection): void {
+    this.admission.loggingIn(connection);
     connection.on('warning', (error: Error) => this.emit('warning', error));
     connection.on('login-failed', (error: Error) => this.emit('login-failed', error));
   }
@@ -261,6 +343,7 @@ export class Target extends EventEmitter {
       portalGroupTag,
       discovery: { auth: this.discoveryAuth },
       limits: { ...DEFAULT_TARGET_LIMITS, ...this.options.limits },
+      maxTextBytes: this.caps.maxTextBytes,
       allocateTsih: () => this.allocateTsih(),
       commandWindow: COMMAND_WINDOW,
     };
@@ -287,18 +370,23 @@ export class Target extends EventEmitter {
     return {
       portalTag,
       luns: this.lunResolver,
+      caps: this.caps,
+      buffers: this.buffers,
+      refusals: this.refusals,
       sendTargets: (value: string, type: 'Normal' | 'Discovery') => this.sendTargets(value, type),
       nopInterval: this.options.nopInterval ?? 5000,
       nopTimeout: this.options.nopTimeout ?? 5000,
       sessionStarted: (c: TargetConnection) => this.sessionStarted(c),
       sessionEnded: (c: TargetConnection) => this.sessionEnded(c),
       targetReset: (cold: boolean, from: TargetConnection) => this.targetReset(cold, from),
+      clearTaskSet: (lun: number, kind: 'clear' | 'reset', from: TargetConnection) => this.clearTaskSet(lun, kind, from),
     };
   }
 
   private memberHost(member: MemberPortal): ConnectionHost {
     return {
       ...this.commonHost(member.tpgt),
+      hold: member.hold,
       port: member.portIdentity,
       pacer: member.pacer,
       responseDelayMs: () => member.responseDelayMs,
@@ -309,6 +397,7 @@ export class Target extends EventEmitter {
   private groupHost(): ConnectionHost {
     return {
       ...this.commonHost(0),
+      hold: this.groupHold,
       responseDelayMs: () => 0,
       newLogin: () => new TargetLogin({
         ...this.loginConfig(0),
@@ -331,7 +420,12 @@ export class Target extends EventEmitter {
     const old = this.sessionsByKey.get(key);
     this.sessionsByKey.set(key, connection);
     if (old && old !== connection) old.drop();
+    // Commands of this initiator and ISID still waiting in a stalled member (whose connection may be gone) belong
+    // to the session this login reinstates: they must never run now.
     const o = connection.outcome!;
+    const sameSession = (owner: object) => owner !== connection && owner instanceof TargetConnection
+      && owner.outcome?.initiatorName === o.initiatorName && owner.outcome.isid.equals(o.isid) && owner.outcome.targetName === o.targetName;
+    for (const m of this.memberPortals) m.hold.abortCommands((owner) => sameSession(owner));
     this.emit('login', { member: this.memberOf(connection), initiatorName: o.initiatorName, isid: o.isid.toString('hex'), tsih: o.tsih });
   }
 
@@ -346,8 +440,38 @@ export class Target extends EventEmitter {
     return this.memberPortals.findIndex((m) => m.connections.has(connection));
   }
 
-  private targetReset(cold: boolean, from: TargetConnection): void {
+  /**
+   * CLEAR TASK SET / LOGICAL UNIT RESET of one LU: its tasks end on every connection and in every hold queue.
+   * A reset leaves its unit attention (29/03) for every nexus; a clear leaves COMMANDS CLEARED BY ANOTHER
+   * INITIATOR (2F/00) for the other nexuses that lost tasks (SAM-5 §5.6, TAS=0).
+   */
+  private clearTaskSet(lun: number, kind: 'clear' | 'reset', from: TargetConnection): Array<Promise<unknown>> {
+    const lu = this.lus.get(lun);
+    const running: Array<Promise<unknown>> = [];
+    const losers = new Set<string>();
+    for (const c of this.allConnections()) {
+      const before = c.tasks.size;
+      running.push(...c.abortTasks(lun));
+      if (c.tasks.size < before) losers.add(c.nexus);
+    }
+    for (const m of this.memberPortals) {
+      m.hold.abortCommands((owner, l) => {
+        if (l !== lun) return false;
+        if (owner instanceof TargetConnection) losers.add(owner.nexus);
+        return true;
+      });
+    }
+    if (kind === 'reset') lu?.reset('logical-unit');
+    else for (const nexus of losers) if (nexus !== from.nexus) lu?.queueUnitAttention(nexus, 0x2f, 0x00);
+    return running;
+  }
+
+  private targetReset(cold: boolean, from: TargetConnection): Array<Promise<unknown>> {
+    const running: Array<Promise<unknown>> = [];
+    for (const c of this.allConnections()) running.push(...c.abortTasks());
+    for (const m of this.memberPortals) m.hold.abortCommands(() => true);
     for (const lu of this.lus.values()) lu.reset(cold ? 'power-on' : 'target');
     if (cold) for (const m of this.memberPortals) for (const c of m.connections) if (c !== from) c.drop();
+    return running;
   }
 }

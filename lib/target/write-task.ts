@@ -2,17 +2,25 @@
 // burst, and the R2T-solicited sequences with their TTT, R2TSN and DataSN checks. Sans-I/O: the connection asks
 // it which R2Ts to send and feeds it each Data-Out header; the payload itself lands in `buffer` (placed by the
 // deframer straight into LU memory, or copied by the connection).
+//
+// Coverage: the target negotiates DataPDUInOrder=Yes and DataSequenceInOrder=Yes (the OR result is Yes whatever
+// the initiator says), so each sequence must arrive as one gapless run from its start. Every byte counted has
+// then been received exactly once; an overlap or a gap is a DATA PHASE ERROR of that command, and the command
+// executes only when every byte of its range arrived.
 
 export interface R2TRequest { ttt: number; r2tSN: number; bufferOffset: number; length: number }
 
 interface Solicited { offset: number; length: number; received: number; nextDataSN: number }
 
+const DATA_PHASE = true;
+
 /** A Data-Out that breaks the rules; the connection answers it with a Reject and drops the connection (ERL 0). */
 export class DataOutError extends Error {
   override name = 'DataOutError';
   /**
-   * `taskOnly`: a DataSN out of sequence spoils this command alone (it fails with CHECK CONDITION and the
-   * connection lives on); anything else means the initiator lost track of the connection's state.
+   * `taskOnly`: a DataSN out of sequence, an overlap or a gap spoils this command alone (it fails with CHECK
+   * CONDITION, DATA PHASE ERROR, and the connection lives on); anything else means the initiator lost track of
+   * the connection's state.
    */
   constructor(message: string, readonly rejectReason: number, readonly taskOnly = false) { super(message); }
 }
@@ -23,7 +31,7 @@ export const REJECT_INVALID_PDU_FIELD = 0x09;
 export interface WriteLimits { maxBurstLength: number; maxOutstandingR2T: number; firstBurstLength: number }
 
 export class WriteTask {
-  /** Payload bytes received so far (immediate + unsolicited + solicited). */
+  /** Distinct payload bytes received so far (immediate + unsolicited + solicited), each counted once. */
   received = 0;
   private unsolicitedOpen: boolean;
   private unsolicitedNextDataSN = 0;
@@ -43,7 +51,7 @@ export class WriteTask {
     this.nextOffset = this.unsolicitedEnd;
   }
 
-  get complete(): boolean { return this.received >= this.length && this.solicited.size === 0 && !this.unsolicitedOpen; }
+  get complete(): boolean { return this.received === this.length && this.solicited.size === 0 && !this.unsolicitedOpen; }
 
   /** R2Ts to send now, respecting MaxOutstandingR2T and MaxBurstLength. */
   nextR2Ts(allocateTtt: () => number): R2TRequest[] {
@@ -68,6 +76,9 @@ export class WriteTask {
       if (!this.unsolicitedOpen) throw new DataOutError('unsolicited Data-Out where none was allowed', REJECT_PROTOCOL_ERROR);
       if (dataSN !== this.unsolicitedNextDataSN) throw new DataOutError(`Data-Out DataSN ${dataSN}, expected ${this.unsolicitedNextDataSN}`, REJECT_PROTOCOL_ERROR, true);
       if (bufferOffset + length > this.unsolicitedEnd) throw new DataOutError(`unsolicited data beyond FirstBurstLength (${this.unsolicitedEnd})`, REJECT_PROTOCOL_ERROR);
+      if (bufferOffset !== this.received) {
+        throw new DataOutError(`unsolicited Data-Out at ${bufferOffset} where ${this.received} was next (overlap or gap)`, REJECT_PROTOCOL_ERROR, DATA_PHASE);
+      }
       this.unsolicitedNextDataSN++;
       this.received += length;
       if (final) {
@@ -83,10 +94,13 @@ export class WriteTask {
     if (bufferOffset < seq.offset || bufferOffset + length > seq.offset + seq.length) {
       throw new DataOutError(`Data-Out [${bufferOffset}, +${length}) outside its R2T [${seq.offset}, +${seq.length})`, REJECT_PROTOCOL_ERROR);
     }
+    if (bufferOffset !== seq.offset + seq.received) {
+      throw new DataOutError(`Data-Out at ${bufferOffset} where ${seq.offset + seq.received} was next in its R2T (overlap or gap)`, REJECT_PROTOCOL_ERROR, DATA_PHASE);
+    }
     seq.nextDataSN++;
     seq.received += length;
     this.received += length;
-    if (final || seq.received >= seq.length) {
+    if (final || seq.received === seq.length) {
       if (seq.received !== seq.length) throw new DataOutError(`R2T sequence ended with ${seq.received} of ${seq.length} bytes`, REJECT_PROTOCOL_ERROR);
       this.solicited.delete(ttt);
     }

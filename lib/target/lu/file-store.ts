@@ -19,8 +19,8 @@ export class FileStore implements BackingStore {
       throw new RangeError(`LU file size must be a positive integer, got ${size}`);
     }
     const flags = readOnly ? 'r' : size !== undefined ? 'a+' : 'r+';
-    // 'a+' creates without truncating, but appends on write: reopen r+ once the file exists. A new file holds an
-    // initiator's data: readable by its owner only (0600), whatever the umask allows.
+    // 'a+' creates without truncating, but appends on write: reopen r+ once the file exists. A file we create
+    // is the owner's alone (0600): it holds whatever initiators write, which is nobody else's to read.
     let handle = await open(path, flags, 0o600);
     if (flags === 'a+') {
       await handle.close();
