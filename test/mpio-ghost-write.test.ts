@@ -43,6 +43,10 @@ describe('mpio: no ghost writes (a stalled controller resumes after the re-drive
     assert.equal(members.size, 2, 'the two paths landed on the two members');
     const stalled = device.paths[1].info().remote.address === `${NET}.12` ? 1 : 0;
 
+    // Both paths carry I/O before the stall (so what the stalled member holds are the writes themselves).
+    await Promise.all(Array.from({ length: 16 }, (_, i) => device!.write(i, pattern('W', i))));
+    assert.ok(device.paths.every((p) => p.stats.snapshot().ios > 0), 'both paths carried I/O');
+
     target.holdCommands(stalled);
     const lbas = Array.from({ length: WRITES }, (_, i) => 1000 + i * 8);
     const first = await Promise.allSettled(lbas.map((lba) => device!.write(lba, pattern('A', lba))));

@@ -89,7 +89,10 @@ export class MultipathDevice extends LunDevice {
       warn: (e) => this.events.emit('warning', e),
     }, this.o.fenceTimeoutMs);
     this.selector = createPolicy<Path>(options.policy ?? 'failover', options.policyOptions);
-    for (const p of pathList) this.selector.add(p);
+    for (const p of pathList) {
+      this.selector.add(p);
+      p.lu.knowCapacity(capacityValue); // one LU: no READ CAPACITY per path before its first I/O
+    }
     this.checker = new PathChecker(pathList, this.o.checkIntervalMs, {
       healthy: (p) => this.verifyAndReinstate(p),
       tick: () => (this.alua ? this.refreshAlua() : Promise.resolve()),

@@ -53,9 +53,22 @@ export class LunDevice {
     };
   }
 
-  /** READ CAPACITY(10), then (16) when the LU has 2^32 blocks or more. Cached after the first call. */
-  async capacity(): Promise<DeviceCapacity> {
-    if (this.capacityCache) return this.capacityCache;
+  /**
+   * READ CAPACITY(10), then (16) when the LU has 2^32 blocks or more. Cached after the first call; callers that
+   * come while it runs share it (the first 32 writes of a queue must not send 32 READ CAPACITYs).
+   */
+  capacity(): Promise<DeviceCapacity> {
+    if (this.capacityCache) return Promise.resolve(this.capacityCache);
+    this.capacityPending ??= this.readCapacity().finally(() => { this.capacityPending = undefined; });
+    return this.capacityPending;
+  }
+
+  /** What the caller already knows of the LU (a multipath device read it through another path). */
+  knowCapacity(capacity: DeviceCapacity): void { this.capacityCache ??= capacity; }
+
+  private capacityPending?: Promise<DeviceCapacity>;
+
+  private async readCapacity(): Promise<DeviceCapacity> {
     const c10 = parseReadCapacity10(await this.dataIn(readCapacity10Command(), 'READ CAPACITY(10)'));
     let capacity: DeviceCapacity = { blocks: Number(c10.blocks), blockSize: c10.blockSize };
     if (c10.needs16) {
