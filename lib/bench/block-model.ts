@@ -10,6 +10,8 @@ export interface Mismatch {
   found: string;
   /** 'read' during the run, 'final' in the check of every block afterwards. */
   when: 'read' | 'final';
+  /** When it was seen, ms on the caller's clock. */
+  atMs: number;
 }
 
 export class BlockModel {
@@ -45,7 +47,7 @@ export class BlockModel {
   }
 
   /** Checks `blocks` blocks read from `lba` (in `data`); returns how many were wrong. */
-  verify(lba: number, blocks: number, data: Buffer, when: Mismatch['when']): number {
+  verify(lba: number, blocks: number, data: Buffer, when: Mismatch['when'], atMs = 0): number {
     let wrong = 0;
     for (let i = 0; i < blocks; i++) {
       const b = lba + i;
@@ -63,7 +65,7 @@ export class BlockModel {
       this.badBlocks.add(b);
       if (this.mismatches.length < 100) {
         this.mismatches.push({
-          lba: b, expected: [this.committed[b], ...(open ?? [])], when,
+          lba: b, expected: [this.committed[b], ...(open ?? [])], when, atMs,
           found: reading.kind === 'corrupt' ? reading.reason : `generation ${generation}`,
         });
       }

@@ -45,7 +45,7 @@ export class VerifiedWorkload {
   writes = 0;
   readErrors = 0;
   writeErrors = 0;
-  /** The first errors the application saw (at most 20), ms since start. */
+  /** The first errors the application saw (at most 20), ms since start(). */
   readonly errorSamples: WorkloadErrorSample[] = [];
   private readonly ioBlocks: number;
   private readonly slots: Uint8Array;
@@ -53,7 +53,7 @@ export class VerifiedWorkload {
   private running = false;
   private workers: Promise<void>[] = [];
   private inFlight = 0;
-  private readonly started = performance.now();
+  private started = performance.now();
   private readonly readFraction: number;
 
   private constructor(private readonly device: LunDevice, readonly options: WorkloadOptions, readonly blockSize: number) {
@@ -91,6 +91,7 @@ export class VerifiedWorkload {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.started = performance.now();
     this.workers = Array.from({ length: this.options.qd }, () => this.worker());
   }
 
@@ -119,7 +120,7 @@ export class VerifiedWorkload {
         const lba = next++ * this.ioBlocks;
         try {
           await this.device.read(lba, this.ioBlocks, buffer);
-          mismatched += this.model.verify(lba, this.ioBlocks, buffer, 'final');
+          mismatched += this.model.verify(lba, this.ioBlocks, buffer, 'final', this.elapsedMs());
         } catch (error) {
           unreadable++;
           this.sample('read', lba, error);
@@ -142,7 +143,7 @@ export class VerifiedWorkload {
             await this.device.read(lba, blocks, buffer);
             this.reads++;
             this.gaps.record();
-            this.model.verify(lba, blocks, buffer, 'read');
+            this.model.verify(lba, blocks, buffer, 'read', this.elapsedMs());
           } catch (error) {
             this.readErrors++;
             this.sample('read', lba, error);
@@ -179,9 +180,14 @@ export class VerifiedWorkload {
     return s;
   }
 
+  /** ms since start(): the clock of error samples and mismatches. */
+  elapsedMs(): number {
+    return Math.round(performance.now() - this.started);
+  }
+
   private sample(op: 'read' | 'write', lba: number, error: unknown): void {
     if (this.errorSamples.length >= 20) return;
     const e = error as Error & { code?: string };
-    this.errorSamples.push({ at: Math.round(performance.now() - this.started), op, lba, message: `${e.code ? `${e.code}: ` : ''}${e.message}` });
+    this.errorSamples.push({ at: this.elapsedMs(), op, lba, message: `${e.code ? `${e.code}: ` : ''}${e.message}` });
   }
 }
