@@ -24,6 +24,8 @@ const GOALS = { silentCutGapMs: 2000, reinstateMs: 5000 };
 interface EventResult {
   event: EventName;
   path: number;
+  /** Paths the fault took down: 1 for a cut; for member down, every path logged in to that member then. */
+  pathsHit: number;
   /** Longest time between two completions from the fault until 1 s after the path is back, ms. */
   gapMs: number;
   /** Path attempts that failed (each re-driven or reported) minus the errors the application saw. */
@@ -83,6 +85,8 @@ async function runEvent(rig: Rig, net: ShapedPaths, faults: PathFaults, workload
   device.on('path-failed', onFailed);
   const failures0 = pathFailures(device);
   const errors0 = workload.errors;
+  const remote = (i: number) => { const r = device.paths[i].info().remote; return `${r.address}:${r.port}`; };
+  const pathsHit = event === 'member-down' ? device.paths.filter((_, i) => remote(i) === remote(k)).length : 1;
   workload.gaps.mark();
   const faultAt = performance.now();
   let undo: () => Promise<void>;
@@ -99,7 +103,7 @@ async function runEvent(rig: Rig, net: ShapedPaths, faults: PathFaults, workload
   device.off('path-failed', onFailed);
   const errors = workload.errors - errors0;
   return {
-    event, path: k, gapMs: Math.round(workload.gaps.mark()), errors,
+    event, path: k, pathsHit, gapMs: Math.round(workload.gaps.mark()), errors,
     redriven: Math.max(0, pathFailures(device) - failures0 - errors),
     detectedMs: detected === null ? null : Math.round((detected as number) - faultAt), reinstatedMs,
   };
@@ -121,7 +125,7 @@ async function runOnce(net: ShapedPaths, faults: PathFaults, target: TargetKind,
       events.push(await runEvent(rig, net, faults, workload, event, k, o));
       if (!process.argv.includes('--json')) {
         const e = events[events.length - 1];
-        process.stderr.write(`  ${target} ${paths} paths round ${round + 1} ${event} on path ${k}: gap ${e.gapMs} ms, re-driven ${e.redriven}, ` +
+        process.stderr.write(`  ${target} ${paths} paths round ${round + 1} ${event} on path ${k} (${e.pathsHit} hit): gap ${e.gapMs} ms, re-driven ${e.redriven}, ` +
           `errors ${e.errors}, detected ${e.detectedMs ?? '-'} ms, back ${e.reinstatedMs ?? 'never'} ms\n`);
       }
     }
