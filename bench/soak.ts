@@ -24,10 +24,16 @@ const median = (xs: number[]) => {
 
 type Action = 'silent-cut' | 'hard-cut' | 'slowed' | 'async-logout' | 'drop-connections' | 'lun-reset' | 'member-restart';
 
-interface Sample { t: number; rssMB: number; heapMB: number; fds: number; ios: Record<string, number>; stallMs: number; errors: number }
+interface Sample { t: number; rssMB: number; heapMB: number; arrayBuffersMB: number; fds: number; ios: Record<string, number>; stallMs: number; errors: number }
 interface ChaosEvent { t: number; action: Action; path: number; targets: string[]; outcome: string }
 
 interface Subject { kind: TargetKind; rig: Rig; workload: VerifiedWorkload }
+
+/** The JS heap and Buffer memory beside RSS: which of them grows says where a leak would be. */
+function heap(): { heapMB: number; arrayBuffersMB: number } {
+  const m = process.memoryUsage();
+  return { heapMB: Math.round(m.heapUsed / 1e5) / 10, arrayBuffersMB: Math.round(m.arrayBuffers / 1e5) / 10 };
+}
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
@@ -137,7 +143,7 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       samples.push({
         t: Math.round(performance.now() - t0) / 1000, rssMB: Math.round(process.memoryUsage.rss() / 1e5) / 10,
-        heapMB: Math.round(process.memoryUsage().heapUsed / 1e5) / 10, fds: fdCount(),
+        ...heap(), fds: fdCount(),
         ios: Object.fromEntries(subjects.map((s) => [s.kind, s.workload.ios])),
         stallMs: Math.round(Math.max(...subjects.map((s) => s.workload.gaps.mark()))),
         errors: subjects.reduce((n, s) => n + s.workload.errors, 0),
@@ -182,6 +188,9 @@ async function main(): Promise<void> {
       noMismatchedBlocks: results.every((r) => r.mismatchedBlocks === 0),
       everyIoCompleted: results.every((r) => r.hung === 0 && r.blocksChecked > 0 && r.unreadableAtEnd === 0),
       rssFlat: flat((x) => x.rssMB),
+      /** Not a criterion: shown so an RSS rise can be told apart from JS heap or Buffer growth. */
+      heap: flat((x) => x.heapMB),
+      arrayBuffers: flat((x) => x.arrayBuffersMB),
       fdsFlat: flat((x) => x.fds),
     };
     passed = criteria.noMismatchedBlocks && criteria.everyIoCompleted && criteria.rssFlat.pass && criteria.fdsFlat.pass && samples.length >= 4;
@@ -214,7 +223,8 @@ async function main(): Promise<void> {
           (before ? `; the chaos action before it: ${before.action} on path ${before.path} at ${before.t} s` : ''));
       }
       console.log(`chaos: ${chaos.length} actions (${[...new Set(chaos.map((c) => c.action))].join(', ')})`);
-      console.log(`RSS MB first quarter ${criteria.rssFlat.first} -> last ${criteria.rssFlat.last} (${(criteria.rssFlat.growth * 100).toFixed(1)}%); ` +
+      console.log(`RSS MB first quarter ${criteria.rssFlat.first} -> last ${criteria.rssFlat.last} (${(criteria.rssFlat.growth * 100).toFixed(1)}%) ` +
+        `[JS heap ${criteria.heap.first} -> ${criteria.heap.last} MB, Buffers ${criteria.arrayBuffers.first} -> ${criteria.arrayBuffers.last} MB]; ` +
         `fds ${criteria.fdsFlat.first} -> ${criteria.fdsFlat.last} (${(criteria.fdsFlat.growth * 100).toFixed(1)}%); ${samples.length} samples`);
       console.log(`criteria: 0 mismatched blocks ${yes(criteria.noMismatchedBlocks)}, every I/O completed and checked ${yes(criteria.everyIoCompleted)}, ` +
         `RSS flat (≤ +10%) ${yes(criteria.rssFlat.pass)}, fds flat (≤ +10%) ${yes(criteria.fdsFlat.pass)}`);
