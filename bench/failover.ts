@@ -221,6 +221,7 @@ async function main(): Promise<void> {
     throw new RangeError('bad options: --rounds >= 1, --hold/--observe > 0, --paths 1..8, --targets tgtd,embedded');
   }
   try {
+    if (process.getuid?.() !== 0) throw new Error('it needs root: it builds a network namespace with veth pairs, shapes them with tc and cuts them with nftables');
     requireRootForNetns('bench:failover');
     const missing = ['nft', 'ss', ...(targets.includes('tgtd') ? ['tgtd', 'tgtadm'] : [])].filter((t) => !haveTool(t));
     if (missing.length) throw new Error(`bench:failover needs ${missing.join(', ')}`);

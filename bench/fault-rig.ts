@@ -2,14 +2,14 @@
 // path, controlled through target-control.ts) or a stock tgtd (one portal per path; it redirects only statically, so
 // each path logs in to its own portal), reached over netns veths (root) or distinct loopback addresses, and the
 // multipath device over them, built with the public API (Initiator, Path, MultipathDevice).
+import { spawn } from 'node:child_process';
 import { Initiator } from '../lib/initiator';
 import { MultipathDevice } from '../lib/mpio/multipath-device';
 import { Path } from '../lib/mpio/path';
 import type { PathFaults } from '../lib/bench/path-faults';
 import type { ShapedPaths } from '../lib/bench/shaped-paths';
-import { localTargetControl, startTargetAgent, type TargetControl } from '../lib/bench/target-control';
+import { startTargetAgent, type TargetControl } from '../lib/bench/target-control';
 import type { PathSpec } from '../lib/initiator';
-import { Target } from '../lib/target/target';
 import { Tgtd } from '../test/support/tgtd';
 
 export type TargetKind = 'embedded' | 'tgtd';
@@ -62,9 +62,8 @@ async function embeddedRig(o: RigOptions): Promise<Rig> {
     portals: ends.map((e) => ({ address: e.far, port: o.port + 1 })),
     luns: [o.lunBytes],
   };
-  const control = o.network.kind === 'netns'
-    ? await startTargetAgent(options, o.network.net.spawnInside.bind(o.network.net))
-    : localTargetControl(await Target.start(options));
+  // A child process either way, so this process's RSS and fds are the initiator's alone.
+  const control = await startTargetAgent(options, o.network.kind === 'netns' ? o.network.net.spawnInside.bind(o.network.net) : spawn);
   try {
     const device = await new Initiator({ name: o.initiatorName }).connect({
       target: control.iqn, portal: `${ends[0].far}:${o.port}`, lun: 1, policy: 'round-robin', paths: ends.map((e) => e.spec),

@@ -90,9 +90,10 @@ async function main(): Promise<void> {
     .option('--qd <n>', 'queue depth per target', '8')
     .option('--interval <s>', 'seconds between chaos actions', '5')
     .option('--out <dir>', 'where soak.json and soak.svg go (default a new temp directory)')
+    .option('--gc', 'a full garbage collection before each sample (needs node --expose-gc): growth is then memory kept, not garbage not yet collected')
     .option('--json', 'print the JSON report on stdout')
     .parse(process.argv);
-  const opts = program.opts<{ minutes: string; targets: string; qd: string; interval: string; out?: string; json?: boolean }>();
+  const opts = program.opts<{ minutes: string; targets: string; qd: string; interval: string; out?: string; gc?: boolean; json?: boolean }>();
   const minutes = Number(opts.minutes);
   const intervalMs = Number(opts.interval) * 1000;
   const qd = Number(opts.qd);
@@ -100,6 +101,8 @@ async function main(): Promise<void> {
   if (!(minutes > 0) || !(intervalMs >= 1000) || !(qd >= 1) || kinds.some((k) => k !== 'embedded' && k !== 'tgtd')) {
     throw new RangeError('bad options: --minutes > 0, --interval >= 1, --qd >= 1, --targets embedded,tgtd');
   }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (opts.gc && !gc) throw new Error('soak --gc needs node --expose-gc (NODE_OPTIONS=--expose-gc)');
   const root = process.getuid?.() === 0;
   if (kinds.includes('tgtd') && !haveTool('tgtd')) throw new Error('soak: tgtd is not installed (apt install tgt), or pass --targets embedded');
   const log = (line: string) => { if (!opts.json) process.stderr.write(`${line}\n`); };
@@ -141,6 +144,7 @@ async function main(): Promise<void> {
     for (const s of subjects) s.workload.start();
     const sampleMs = Math.max(1000, durationMs / 600);
     const sampler = setInterval(() => {
+      if (opts.gc) gc!();
       samples.push({
         t: Math.round(performance.now() - t0) / 1000, rssMB: Math.round(process.memoryUsage.rss() / 1e5) / 10,
         ...heap(), fds: fdCount(),
@@ -194,7 +198,7 @@ async function main(): Promise<void> {
       fdsFlat: flat((x) => x.fds),
     };
     passed = criteria.noMismatchedBlocks && criteria.everyIoCompleted && criteria.rssFlat.pass && criteria.fdsFlat.pass && samples.length >= 4;
-    report = { minutes, network: network.kind, paths: PATHS, qd, intervalS: intervalMs / 1000, passed, criteria, results, chaos, samples };
+    report = { minutes, gcBeforeSamples: opts.gc ?? false, network: network.kind, paths: PATHS, qd, intervalS: intervalMs / 1000, passed, criteria, results, chaos, samples };
 
     const out = opts.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'iscsi-mpio-soak-'));
     fs.mkdirSync(out, { recursive: true });

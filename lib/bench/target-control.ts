@@ -1,9 +1,10 @@
-// The embedded target's controls (member down/up, async logout requests, drops) for benches and the soak, the same
-// whether the target runs in this process (loopback) or as a child inside a network namespace (target-agent.ts).
+// The embedded target's controls (member down/up, async logout requests, drops) for benches and the soak, with the
+// target in a child process (target-agent.ts), inside a network namespace or not: the parent's RSS and fds stay
+// its own, and a target in a namespace can only run there.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { PortalInfo, SessionFilter, Target, TargetOptions } from '../target/target';
+import type { PortalInfo, SessionFilter, TargetOptions } from '../target/target';
 import { packageRoot } from '../package-root';
 import type { AgentCommand } from './target-agent';
 
@@ -20,17 +21,6 @@ export interface TargetControl {
 
 export class TargetAgentError extends Error {
   readonly code = 'ETARGETAGENT';
-}
-
-export function localTargetControl(target: Target): TargetControl {
-  return {
-    iqn: target.iqn, portals: target.portals,
-    memberDown: (m) => target.memberDown(m),
-    memberUp: (m) => target.memberUp(m),
-    requestLogout: async (f = {}) => target.requestLogout(f),
-    dropConnections: async (f = {}) => target.dropConnections(f),
-    stop: () => target.stop(),
-  };
 }
 
 /** An agent command without its id (distributed over the union). */
