@@ -62,8 +62,11 @@ async function act(action: Action, k: number, holdMs: number, subjects: Subject[
     case 'lun-reset': {
       const outcomes = await Promise.all(subjects.map(async (s) => {
         try {
-          const response = await s.rig.device.paths[k].session.lunReset(1);
-          return `${s.kind}: response ${response}`;
+          // Through a logged-in path (the one a cut just hit may still be logging in again).
+          const paths = s.rig.device.paths;
+          const j = [...paths.keys()].map((i) => (k + i) % paths.length).find((i) => paths[i].session.state === 'loggedIn') ?? k;
+          const response = await paths[j].session.lunReset(1);
+          return `${s.kind}: response ${response} via path ${j}`;
         } catch (error) {
           return `${s.kind}: ${(error as Error).message}`;
         }
@@ -184,8 +187,8 @@ async function main(): Promise<void> {
     }
     const quarter = Math.max(1, Math.floor(samples.length / 4));
     const flat = (pick: (x: Sample) => number) => {
-      const first = median(samples.slice(0, quarter).map(pick));
-      const last = median(samples.slice(-quarter).map(pick));
+      const first = Math.round(median(samples.slice(0, quarter).map(pick)) * 10) / 10;
+      const last = Math.round(median(samples.slice(-quarter).map(pick)) * 10) / 10;
       return { first, last, growth: Math.round((last / first - 1) * 1000) / 1000, pass: last <= first * 1.1 };
     };
     const criteria = {

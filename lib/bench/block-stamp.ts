@@ -1,6 +1,7 @@
 // What the verified workload writes into every block, so a read can tell which write a block holds (DESIGN.md
-// "Test and bench networks", failover bench): the block's own LBA, the write's generation and the run's id in a
-// header, a payload byte derived from them, and a CRC32C over all of it (a torn or foreign block fails the CRC).
+// "Performance targets": a failover loses or corrupts no block): the block's own LBA, the write's generation and
+// the run's id in a header, a payload byte derived from them, and a CRC32C over all of it (a torn or foreign block
+// fails the CRC).
 //   0 crc32c(bytes 4..end)   4 magic   8 run id   12 LBA low 32 bits   16 LBA high bits   20 generation   24.. payload
 import { crc32c } from '../wire/crc32c';
 

@@ -34,14 +34,14 @@ export class PathFaults {
 
   /** Drops every packet in and out of the path's host veth; TCP sees nothing until restore. */
   silentCut(path: ShapedPath): Fault {
-    return this.table('silent-cut', [], `
+    return this.table('silent-cut', undefined, `
       chain in { type filter hook input priority -10; iifname "${path.hostDevice}" drop; }
       chain out { type filter hook output priority -10; oifname "${path.hostDevice}" drop; }`);
   }
 
   /** Resets every TCP segment through the veth (both ways) and kills the path's open sockets at once. */
   hardCut(path: ShapedPath): Fault {
-    const fault = this.table('hard-cut', [], `
+    const fault = this.table('hard-cut', undefined, `
       chain in { type filter hook input priority -10; iifname "${path.hostDevice}" meta l4proto tcp reject with tcp reset; iifname "${path.hostDevice}" drop; }
       chain out { type filter hook output priority -10; oifname "${path.hostDevice}" meta l4proto tcp reject with tcp reset; oifname "${path.hostDevice}" drop; }`);
     // The rules reset a connection on its next segment; ss -K resets the ones with nothing to send now too.
@@ -62,7 +62,7 @@ export class PathFaults {
 
   /** Inside the far namespace: every TCP segment to `address:port` is answered with a reset (the port is down). */
   portalRefused(address: string, port: number): Fault {
-    return this.table('portal-refused', ['-n', this.net.namespace], `
+    return this.table('portal-refused', this.net.namespace, `
       chain in { type filter hook input priority -10; ip daddr ${address} tcp dport ${port} reject with tcp reset; }`);
   }
 
@@ -71,11 +71,12 @@ export class PathFaults {
     process.off('exit', this.onExit);
   }
 
-  private table(kind: FaultKind, netns: string[], body: string): Fault {
+  /** An nftables table (in `namespace`, else here) holding `body`; the fault's restore deletes it. */
+  private table(kind: FaultKind, namespace: string | undefined, body: string): Fault {
     const name = `imfault${this.net.id}_${this.sequence++}`;
-    const prefix = netns.length ? ['ip', 'netns', 'exec', netns[1], 'nft'] : ['nft'];
-    sh(prefix[0], [...prefix.slice(1), '-f', '-'], `table inet ${name} {${body}\n}\n`);
-    return this.track(kind, () => sh(prefix[0], [...prefix.slice(1), 'delete', 'table', 'inet', name]));
+    const nft = (args: string[], input?: string) => (namespace ? sh('ip', ['netns', 'exec', namespace, 'nft', ...args], input) : sh('nft', args, input));
+    nft(['-f', '-'], `table inet ${name} {${body}\n}\n`);
+    return this.track(kind, () => void nft(['delete', 'table', 'inet', name]));
   }
 
   private track(kind: FaultKind, undo: () => void): Fault {
