@@ -41,21 +41,13 @@ export class NativeSocket {
   constructor(socket: net.Socket, deframer: Deframer, events: NativeSocketEvents, coalesce: boolean) {
     this.endpoints = { localAddress: socket.localAddress, localPort: socket.localPort, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
     const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
-    // The pump holds its callbacks through persistent references, which the GC cannot see through: callbacks that
-    // closed over the connection would keep it, its deframer buffers and the pump itself alive forever once the
-    // socket is closed (a cycle through native code). They reach the connection through `sink`, cut at the end.
-    const sink = this.sink;
-    sink.events = events;
-    this.pump = new native.SocketPump(fd, deframer.binding, (result: number) => sink.events?.read(result), () => sink.events?.drain(),
-      (code: string | null, message: string | null) => {
-        const last = sink.events;
-        sink.events = undefined;
-        last?.close(code === null ? undefined : Object.assign(new Error(message ?? code), { code }));
-      }, coalesce);
+    // The pump lets go of these callbacks (and the deframer) when it closes: held by persistent references past the
+    // close, they would keep the connection and its buffers alive for good (native/socket_pump.cc Shut()).
+    this.pump = new native.SocketPump(fd, deframer.binding, events.read, events.drain, (code: string | null, message: string | null) => {
+      events.close(code === null ? undefined : Object.assign(new Error(message ?? code), { code }));
+    }, coalesce);
     socket.destroy();
   }
-
-  private readonly sink: { events?: NativeSocketEvents } = {};
 
   /** One sendmsg for all of `buffers` (unchanged until sent); false when part waits for 'drain'. */
   writev(buffers: Buffer[]): boolean { return this.pump.writev(buffers); }
@@ -64,8 +56,5 @@ export class NativeSocket {
   /** Stops (false) or resumes reading; writing goes on. */
   setReading(reading: boolean): void { this.pump.setReading(reading); }
   /** Stops all I/O and closes the fd at once; `abortive`: with an RST, discarding whatever the kernel has not sent. */
-  destroy(abortive = false): void {
-    this.sink.events = undefined;
-    this.pump.destroy(abortive);
-  }
+  destroy(abortive = false): void { this.pump.destroy(abortive); }
 }

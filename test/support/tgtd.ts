@@ -34,11 +34,17 @@ export class Tgtd {
 
   private constructor(readonly process: ChildProcess, readonly controlPort: number, readonly portals: string[], private readonly tag: string) {}
 
-  /** `portals` as `127.a.b.c:port`; the control port is chosen from the pid so parallel runs don't clash. */
-  static async start(portals: string[], targets: TgtdTarget[] = []): Promise<Tgtd> {
+  /**
+   * `portals` as `127.a.b.c:port`; the control port is chosen from the pid so parallel runs don't clash. With
+   * `namespace`, tgtd runs inside that network namespace (its control socket is a file, so tgtadm reaches it).
+   */
+  static async start(portals: string[], targets: TgtdTarget[] = [], options: { namespace?: string } = {}): Promise<Tgtd> {
     const n = instances++;
     const controlPort = 1000 + ((process.pid * 7 + n * 131) % 30000); // a unix socket suffix; tgtd takes < 32768
-    const child = spawn('tgtd', ['-f', '-C', String(controlPort), '--iscsi', `portal=${portals[0]}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = ['tgtd', '-f', '-C', String(controlPort), '--iscsi', `portal=${portals[0]}`];
+    // `ip netns exec` execs tgtd in place, so the child is tgtd itself and kill() reaches it.
+    const [command, ...args] = options.namespace ? ['ip', 'netns', 'exec', options.namespace, ...argv] : argv;
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += d; });
     const t = new Tgtd(child, controlPort, portals, `${process.pid}-${n}`);
