@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
+import { EXIT } from '../lib/cli/exit-codes';
 import { Target } from '../lib/target/target';
 import type { DemoTopology } from '../lib/demo/topology';
 import { runWalkthrough, type DemoReport } from '../lib/demo/walkthrough';
@@ -68,7 +69,7 @@ describe('demo: the seed walkthrough', function () {
     assert.equal(report.failed, null);
     assert.ok(report.steps.every((s) => s.ok));
     const netns = await cli(['demo', '--netns'], nobody);
-    assert.notEqual(netns.code, 0);
+    assert.equal(netns.code, EXIT.access);
     assert.match(netns.stderr, /demo --netns needs root/);
   });
 

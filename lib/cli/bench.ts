@@ -11,7 +11,7 @@ import { benchCompare } from '../bench/compare';
 import { benchSvg } from '../bench/svg-chart';
 import { formatBenchReport, formatPathSplit, formatRunLine, RUN_HEADER } from '../bench/table';
 import { printResult } from './output';
-import { addSessionOptions, chapOf, pathsOf, type SessionFlags } from './session-options';
+import { addSessionOptions, chapOf, pathsOf, timeoutOf, type SessionFlags } from './session-options';
 
 const POLICIES: readonly string[] = POLICY_NAMES;
 
@@ -48,7 +48,7 @@ export function registerBench(program: Command): void {
       const report = await benchCompare(
         (paths, policy) => initiator.connect({
           target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths, policy,
-          chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), nopIntervalMs: 60_000,
+          chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), nopIntervalMs: 60_000,
         }),
         {
           paths: pathsOf(flags), policy: flags.policy as PolicyName, compare: !!flags.compare,

@@ -6,7 +6,7 @@ import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
 import { printResult } from './output';
-import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
+import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
 
 /** The DESIGN.md inquiry object for a connected device. */
 export async function describeDevice(device: MultipathDevice): Promise<Record<string, unknown> & { paths: Array<Record<string, unknown>> }> {
@@ -34,7 +34,7 @@ export function registerInquiry(program: Command): void {
       const url = parseIscsiUrl(urlText);
       const device = await new Initiator().connect({
         target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
-        chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout), reconnect: false,
+        chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), reconnect: false,
       });
       try {
         const result = await describeDevice(device);

@@ -9,13 +9,20 @@ import { registerNetstat } from './netstat';
 import { registerNics } from './nics';
 import { registerTarget } from './target';
 import { registerDemo } from './demo';
-import { reportError } from './output';
+import { EXIT_CODES_HELP } from './exit-codes';
+import { guardStdout, reportError } from './output';
 import { packageVersion } from '../package-root';
+
+guardStdout();
 
 const program = new Command('iscsi-mpio')
   .description('User-space iSCSI initiator with multipath I/O')
   .version(packageVersion)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText('after', EXIT_CODES_HELP)
+  // commander's usage errors are thrown, not exited on, so they get the usage status like ours (the subcommands
+  // registered below inherit this).
+  .exitOverride();
 
 for (const register of [registerDiscover, registerInquiry, registerReadWrite, registerBench, registerNetstat, registerNics, registerTarget, registerDemo]) {
   register(program);

@@ -4,31 +4,30 @@ import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseIscsiUrl } from '../url';
-import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, type SessionFlags } from './session-options';
+import { writeOut } from './output';
+import { usageError } from './exit-codes';
+import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
 
 const CHUNK = 1 << 20;
 const DEPTH = 8;
 
 function byteCount(text: string, what: string): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw Object.assign(new Error(`${what} must be a non-negative integer, got "${text}"`), { code: 'EARGUMENT' });
+  if (!Number.isSafeInteger(n) || n < 0) throw usageError(`${what} must be a non-negative integer, got "${text}"`);
   return n;
 }
 
-async function open(urlText: string, flags: SessionFlags & { policy?: string }): Promise<MultipathDevice> {
+interface DeviceFlags extends SessionFlags { policy?: string; downWait: string }
+
+async function open(urlText: string, flags: DeviceFlags): Promise<MultipathDevice> {
   const url = parseIscsiUrl(urlText);
   const policy = policyOf(flags);
+  const noPathRetryMs = Number(flags.downWait);
+  if (!Number.isSafeInteger(noPathRetryMs) || noPathRetryMs < 0) throw usageError(`--down-wait must be a number of milliseconds, got "${flags.downWait}"`);
   // Paths reconnect and fail over during the transfer; close() stops all of it.
   return new Initiator().connect({
     target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
-    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: Number(flags.timeout),
-  });
-}
-
-function writeOut(chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (process.stdout.write(chunk, (e) => (e ? reject(e) : undefined))) resolve();
-    else process.stdout.once('drain', resolve);
+    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), noPathRetryMs,
   });
 }
 
@@ -57,7 +56,8 @@ export function registerReadWrite(program: Command): void {
   addPolicyOption(addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout')), 'round-robin')
     .requiredOption('--offset <bytes>', 'first byte')
     .requiredOption('--length <bytes>', 'number of bytes')
-    .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string; policy?: string }) => {
+    .option('--down-wait <ms>', 'with every path down, how long I/O waits for one to return before failing', '5000')
+    .action(async (urlText: string, flags: DeviceFlags & { offset: string; length: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const length = byteCount(flags.length, '--length');
       const device = await open(urlText, flags);
@@ -95,7 +95,8 @@ export function registerReadWrite(program: Command): void {
 
   addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
     .requiredOption('--offset <bytes>', 'first byte')
-    .action(async (urlText: string, flags: SessionFlags & { offset: string; policy?: string }) => {
+    .option('--down-wait <ms>', 'with every path down, how long I/O waits for one to return before failing', '5000')
+    .action(async (urlText: string, flags: DeviceFlags & { offset: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const data = await readStdin();
       const device = await open(urlText, flags);

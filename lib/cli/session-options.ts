@@ -4,6 +4,7 @@ import type { ChapOptions, PathSpec } from '../initiator';
 import { PolicyError } from '../mpio/errors';
 import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
 import { parsePathSpec, type IscsiUrl } from '../url';
+import { usageError } from './exit-codes';
 
 export interface SessionFlags {
   path?: string[];
@@ -23,7 +24,14 @@ export function addSessionOptions(command: Command): Command {
     .option('--mutual-user <user>', 'mutual CHAP: the name the target must answer with')
     .option('--mutual-secret <secret>', 'mutual CHAP: the target secret (default $ISCSI_MPIO_MUTUAL_SECRET)')
     .option('--digests', 'ask for CRC32C header and data digests')
-    .option('--timeout <ms>', 'command timeout in milliseconds', '30000');
+    .option('--timeout <ms>', 'command timeout in milliseconds (discover: connect and each answer)', '30000');
+}
+
+/** `--timeout` in milliseconds. */
+export function timeoutOf(flags: SessionFlags): number {
+  const ms = Number(flags.timeout);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw usageError(`--timeout must be a positive number of milliseconds, got "${flags.timeout}"`);
+  return ms;
 }
 
 export function pathsOf(flags: SessionFlags): PathSpec[] {
@@ -34,11 +42,11 @@ export function chapOf(flags: SessionFlags, url?: IscsiUrl): ChapOptions | undef
   const user = url?.user ?? flags.chapUser;
   if (!user) return undefined;
   const secret = url?.secret ?? flags.chapSecret ?? process.env.ISCSI_MPIO_CHAP_SECRET;
-  if (!secret) throw Object.assign(new Error(`no CHAP secret for user "${user}"`), { code: 'EARGUMENT' });
+  if (!secret) throw usageError(`no CHAP secret for user "${user}"`);
   const chap: ChapOptions = { user, secret };
   if (flags.mutualUser) {
     const mutualSecret = flags.mutualSecret ?? process.env.ISCSI_MPIO_MUTUAL_SECRET;
-    if (!mutualSecret) throw Object.assign(new Error(`no mutual CHAP secret for "${flags.mutualUser}"`), { code: 'EARGUMENT' });
+    if (!mutualSecret) throw usageError(`no mutual CHAP secret for "${flags.mutualUser}"`);
     chap.mutual = { user: flags.mutualUser, secret: mutualSecret };
   }
   return chap;

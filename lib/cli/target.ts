@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Target, parseLunSpec, parsePortal, type AluaAccessState, type TargetOptions } from '../target/target';
 import { formatLinkRate } from '../target/link-rate';
+import { usageError } from './exit-codes';
 import { printResult } from './output';
 
 interface TargetCliOptions {
@@ -22,8 +23,35 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function account(text: string, what: string): { user: string; secret: string } {
   const i = text.indexOf(':');
-  if (i <= 0 || i === text.length - 1) throw new RangeError(`${what} "${text}" is not USER:SECRET`);
+  if (i <= 0 || i === text.length - 1) throw usageError(`${what} "${text}" is not USER:SECRET`);
   return { user: text.slice(0, i), secret: text.slice(i + 1) };
+}
+
+/** The target's options from the flags; what the parsers refuse (RangeError) is a usage error. */
+function targetOptions(opts: TargetCliOptions): TargetOptions {
+  try {
+    if (opts.portal.length === 0) throw usageError('give at least one --portal ADDRESS:PORT');
+    const blockSize = Number(opts.blockSize);
+    if (blockSize !== 512 && blockSize !== 4096) throw usageError(`--block-size ${opts.blockSize}: use 512 or 4096`);
+    const nonOptimized = new Set(opts.nonOptimized.map((p) => JSON.stringify(parsePortal(p))));
+    const options: TargetOptions = {
+      iqn: opts.iqn,
+      group: opts.group,
+      portals: opts.portal.map((p) => {
+        const address = parsePortal(p);
+        const alua: AluaAccessState = nonOptimized.has(JSON.stringify(address)) ? 'active-non-optimized' : 'active-optimized';
+        return { ...address, alua };
+      }),
+      luns: (opts.lun.length ? opts.lun : ['64M']).map((l) => ({ ...parseLunSpec(l), blockSize })),
+      rate: opts.rate,
+      alua: opts.alua,
+      chap: opts.chap ? account(opts.chap, '--chap') : undefined,
+      mutualChap: opts.mutualChap ? account(opts.mutualChap, '--mutual-chap') : undefined,
+    };
+    return options;
+  } catch (error) {
+    throw error instanceof RangeError ? usageError(error.message) : error;
+  }
 }
 
 export function registerTarget(program: Command): void {
@@ -41,25 +69,7 @@ export function registerTarget(program: Command): void {
     .option('--mutual-chap <user:secret>', "the target's own credentials for mutual CHAP")
     .option('--json', 'machine-readable output')
     .action(async (opts: TargetCliOptions) => {
-      if (opts.portal.length === 0) throw Object.assign(new RangeError('give at least one --portal ADDRESS:PORT'), { exitCode: 2 });
-      const blockSize = Number(opts.blockSize);
-      if (blockSize !== 512 && blockSize !== 4096) throw new RangeError(`--block-size ${opts.blockSize}: use 512 or 4096`);
-      const nonOptimized = new Set(opts.nonOptimized.map((p) => JSON.stringify(parsePortal(p))));
-      const options: TargetOptions = {
-        iqn: opts.iqn,
-        group: opts.group,
-        portals: opts.portal.map((p) => {
-          const address = parsePortal(p);
-          const alua: AluaAccessState = nonOptimized.has(JSON.stringify(address)) ? 'active-non-optimized' : 'active-optimized';
-          return { ...address, alua };
-        }),
-        luns: (opts.lun.length ? opts.lun : ['64M']).map((l) => ({ ...parseLunSpec(l), blockSize })),
-        rate: opts.rate,
-        alua: opts.alua,
-        chap: opts.chap ? account(opts.chap, '--chap') : undefined,
-        mutualChap: opts.mutualChap ? account(opts.mutualChap, '--mutual-chap') : undefined,
-      };
-      const target = await Target.start(options);
+      const target = await Target.start(targetOptions(opts));
       target.on('warning', (error: Error) => process.stderr.write(`iscsi-mpio target: ${error.message}\n`));
       target.on('login-failed', (error: Error) => process.stderr.write(`iscsi-mpio target: login refused: ${error.message}\n`));
       const summary = { iqn: target.iqn, portals: target.portals, luns: target.luns };
