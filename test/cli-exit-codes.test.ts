@@ -74,7 +74,7 @@ describe('CLI exit status by class of failure', function () {
     ] as const;
     const [missing, ...runs] = await Promise.all([cli(['read', target.url(0, 1), '--length', '10']), ...cases.map(([args]) => cli([...args]))]);
     assert.equal(missing.code, EXIT.usage);
-    assert.match(missing.stderr, /required option '--offset <bytes>' not specified/);
+    oneLine(missing.stderr, /^iscsi-mpio: required option '--offset <bytes>' not specified$/);
     for (const [i, r] of runs.entries()) {
       assert.equal(r.code, EXIT.usage, `${cases[i][0].join(' ')}: ${r.stderr}`);
       oneLine(r.stderr, cases[i][1]);

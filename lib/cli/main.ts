@@ -18,14 +18,15 @@ guardStdout();
 const program = new Command('iscsi-mpio')
   .description('User-space iSCSI initiator with multipath I/O')
   .version(packageVersion)
-  .showHelpAfterError()
   .addHelpText('after', EXIT_CODES_HELP)
-  // commander's usage errors are thrown, not exited on, so they get the usage status like ours (the subcommands
-  // registered below inherit this).
+  // commander's usage errors are one line like ours, and thrown rather than exited on, so they get the usage status
+  // (the subcommands registered below inherit both).
+  .configureOutput({ outputError: (text, write) => write(`iscsi-mpio: ${text.replace(/^error: /, '')}`) })
   .exitOverride();
 
 for (const register of [registerDiscover, registerInquiry, registerReadWrite, registerBench, registerNetstat, registerNics, registerTarget, registerDemo]) {
   register(program);
 }
+for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
 
 program.parseAsync(process.argv).catch(reportError);
