@@ -36,6 +36,13 @@ export function unavailable(context: Mocha.Context, reason: string): never {
   context.skip();
 }
 
+/** Skips, under CI too, a test this machine cannot exercise whatever is installed (a CPU feature it has, say). */
+export function notApplicable(context: Mocha.Context, reason: string): never {
+  // eslint-disable-next-line no-console
+  console.log(`      skipped: ${reason}`);
+  context.skip();
+}
+
 /** Skips (fails under CI) unless every tool is on PATH, naming the apt packages that provide the missing ones. */
 export function requireTools(context: Mocha.Context, ...names: string[]): void {
   const missing = names.filter((n) => !haveTool(n));
