@@ -158,13 +158,16 @@ describe('CLI exit status by class of failure', function () {
     assert.equal(target.sessions().length, 0, 'the session was logged out, not left behind');
   });
 
-  it('1 and one line: any other output error (stdout on /dev/full)', async function () {
-    if (!fs.existsSync('/dev/full')) this.skip();
+  it('1 and one line: any other output error (stdout on /dev/full), for a single print and for a read loop', async () => {
     const full = fs.openSync('/dev/full', 'w');
     try {
-      const r = await cli(['inquiry', target.url(0, 1)], ['ignore', full, 'pipe']);
-      assert.equal(r.code, EXIT.failure, r.stderr);
-      oneLine(r.stderr, /cannot write the output: .*ENOSPC|no space left/i);
+      // One print at the end (inquiry) and writes in a loop (read). One after the other: two logins from one host
+      // with the same ISID are one I_T nexus, and the second would reinstate (end) the first's session.
+      for (const args of [['inquiry', target.url(0, 1)], ['read', target.url(0, 1), '--offset', '0', '--length', String(4 << 20)]]) {
+        const r = await cli(args, ['ignore', full, 'pipe']);
+        assert.equal(r.code, EXIT.failure, r.stderr);
+        oneLine(r.stderr, /^iscsi-mpio: cannot write the output: ENOSPC: no space left on device/);
+      }
     } finally {
       fs.closeSync(full);
     }

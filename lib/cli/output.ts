@@ -11,7 +11,7 @@ export function printResult(value: unknown, json: boolean, text: () => string): 
 export function writeOut(chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stdoutError) { reject(stdoutError); return; }
-    const onError = (error: Error) => { process.stdout.off('drain', onDrain); reject(error); };
+    const onError = (error: NodeJS.ErrnoException) => { process.stdout.off('drain', onDrain); stdoutFailed(error); reject(error); };
     const onDrain = () => { process.stdout.off('error', onError); resolve(); };
     if (process.stdout.write(chunk, (error) => { if (error) onError(error); })) resolve();
     else { process.stdout.once('drain', onDrain); process.stdout.once('error', onError); }
@@ -21,29 +21,28 @@ export function writeOut(chunk: Buffer): Promise<void> {
 let stdoutError: NodeJS.ErrnoException | undefined;
 
 /**
- * Handles stdout failing: EPIPE (the reader went away) is no error of ours and ends with 141 and no message; any
- * other (ENOSPC on `> /dev/full`) is one line and status 1. Commands writing in a loop see the error from writeOut
- * and stop; reportError does not print it twice.
+ * Stdout failed: EPIPE (the reader went away) is no error of ours and ends with 141 and no message; any other
+ * (ENOSPC on `> /dev/full`) is one line and status 1. Once, whether the write's callback or the stream says it first.
  */
+function stdoutFailed(error: NodeJS.ErrnoException): void {
+  if (stdoutError) return;
+  stdoutError = error;
+  if (error.code === 'EPIPE') { process.exitCode = EXIT.stdoutClosed; return; }
+  process.stderr.write(`iscsi-mpio: cannot write the output: ${error.message}\n`);
+  process.exitCode = EXIT.failure;
+}
+
+/** Commands writing in a loop see stdout failing from writeOut and stop; the others end with its status. */
 export function guardStdout(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (stdoutError) return;
-    stdoutError = error;
-    if (error.code === 'EPIPE') { process.exitCode = EXIT.stdoutClosed; return; }
-    process.stderr.write(`iscsi-mpio: cannot write the output: ${error.message}\n`);
-    process.exitCode = EXIT.failure;
-  });
+  process.stdout.on('error', stdoutFailed);
 }
 
 export function reportError(error: unknown): void {
   const e = error as { message?: string; code?: string };
-  const isStdoutError = stdoutError !== undefined && (error === stdoutError || e?.code === stdoutError.code);
-  if (isStdoutError) {
-    process.exitCode = stdoutError!.code === 'EPIPE' ? EXIT.stdoutClosed : EXIT.failure;
-    return;
-  }
-  // commander has printed its own message (and the help); a typed error gets one line with its code.
-  if (!(error instanceof CommanderError) && e?.code !== 'EPIPE') {
+  // Reported when it happened, with its status.
+  if (error === stdoutError) return;
+  // commander has printed its own line; a typed error gets one line with its code.
+  if (!(error instanceof CommanderError)) {
     process.stderr.write(`iscsi-mpio: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}\n`);
   }
   process.exitCode = exitCodeOf(error);
