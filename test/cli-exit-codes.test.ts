@@ -6,8 +6,18 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { EXIT } from '../lib/cli/exit-codes';
+import { CommanderError } from 'commander';
+import { EXIT, exitCodeOf } from '../lib/cli/exit-codes';
+import { NoPathError, PathIdentityError, PolicyError } from '../lib/mpio/errors';
+import { AuthenticationError } from '../lib/protocol/chap';
+import { NegotiationError, TextFormatError } from '../lib/protocol/errors';
+import { LoginError } from '../lib/protocol/login-status';
+import { ScsiParseError } from '../lib/scsi/errors';
+import { ScsiError } from '../lib/scsi/scsi-error';
+import { PathError, RedirectLoopError, SessionArgumentError, SessionProtocolError } from '../lib/session/errors';
 import { Target } from '../lib/target/target';
+import { IscsiUrlError } from '../lib/url';
+import { ConnectError, ProtocolError } from '../lib/wire/errors';
 
 const MAIN = path.join(__dirname, '..', 'lib', 'cli', 'main.ts');
 const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
@@ -34,6 +44,43 @@ function oneLine(stderr: string, what: RegExp): void {
   assert.equal(lines.length, 1, `one line on stderr, got:\n${stderr}`);
   assert.match(lines[0], what);
 }
+
+describe('CLI exit status: every typed error of the stack has its class', () => {
+  it('maps each error class (and code) to its status, and an unknown wrapper to its cause', () => {
+    const cases: Array<[Error, number]> = [
+      [new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'), EXIT.ok],
+      [new CommanderError(1, 'commander.unknownOption', 'unknown option'), EXIT.usage],
+      [new IscsiUrlError('x', 'malformed'), EXIT.usage],
+      [new PolicyError('unknown policy'), EXIT.usage],
+      [new SessionArgumentError('unaligned'), EXIT.usage],
+      [new ConnectError('refused', 'ECONNREFUSED'), EXIT.transport],
+      [new ConnectError('no answer', 'ETIMEDOUT'), EXIT.timeout],
+      [new ConnectError('not allowed', 'EPERM'), EXIT.access],
+      [new PathError('lost', 'ECONNLOST'), EXIT.transport],
+      [new PathError('slow', 'ETIMEDOUT'), EXIT.timeout],
+      [new SessionProtocolError('no login response within 300 ms', 'ETIMEDOUT'), EXIT.timeout],
+      [new SessionProtocolError('unexpected PDU'), EXIT.transport],
+      [new ProtocolError('bad framing'), EXIT.transport],
+      [new TextFormatError('bad text'), EXIT.transport],
+      [new NegotiationError('MaxBurstLength', '0', 'out of range'), EXIT.transport],
+      [new LoginError(2, 3), EXIT.login],
+      [new LoginError(3, 1), EXIT.login],
+      [new LoginError(2, 1), EXIT.authentication],
+      [new LoginError(2, 2), EXIT.authentication],
+      [new AuthenticationError('alice', 'target', 'wrong answer'), EXIT.authentication],
+      [new RedirectLoopError(['a:1', 'b:2', 'a:1'], 8), EXIT.login],
+      [new ScsiError(0x02), EXIT.scsi],
+      [new ScsiParseError('short sense'), EXIT.scsi],
+      [new PathIdentityError(1, 'naa.1', 'naa.2'), EXIT.scsi],
+      [new NoPathError('all paths down', 300, new PathError('lost', 'ECONNLOST')), EXIT.noPath],
+      [Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }), EXIT.stdoutClosed],
+      [new Error('wrapped', { cause: new ConnectError('refused', 'ECONNREFUSED') }), EXIT.transport],
+      [new TypeError('a bug'), EXIT.failure],
+    ];
+    for (const [error, status] of cases) assert.equal(exitCodeOf(error), status, `${error.name}: ${error.message}`);
+    assert.equal(exitCodeOf('a string'), EXIT.failure);
+  });
+});
 
 describe('CLI exit status by class of failure', function () {
   this.timeout(60_000);
