@@ -14,8 +14,7 @@ import { Initiator } from '../lib/initiator';
 import type { MultipathDevice } from '../lib/mpio/multipath-device';
 import { LunDevice } from '../lib/session/lun-device';
 import type { Session } from '../lib/session/session';
-import { requireRoot } from './support/offload-helpers';
-import { requireTools } from './support/tools';
+import { requireRoot, requireTools } from './support/tools';
 
 const BS = 512;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

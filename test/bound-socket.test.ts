@@ -5,6 +5,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { connectBound } from '../lib/wire/bound-socket';
 import { ConnectError } from '../lib/wire/errors';
+import { requireTools } from './support/tools';
 
 async function listen(host: string): Promise<net.Server> {
   const server = net.createServer((socket) => socket.on('error', () => undefined));
@@ -37,7 +38,8 @@ describe('bound sockets', () => {
     socket.destroy();
   });
 
-  it('binds to an interface by name (ss shows the socket bound to lo)', async () => {
+  it('binds to an interface by name (ss shows the socket bound to lo)', async function () {
+    requireTools(this, 'ss');
     const socket = await connectBound({ host: '127.0.0.1', port: portOf(server), sourceAddress: '127.0.0.3', device: 'lo' });
     const ss = execFileSync('ss', ['-tnH', 'state', 'established', 'src', `127.0.0.3:${socket.localPort}`], { encoding: 'utf8' });
     assert.match(ss, /127\.0\.0\.3%lo:/, `ss output: ${ss}`);
@@ -67,10 +69,12 @@ describe('bound sockets', () => {
     let port: number;
     const fillers: net.Socket[] = [];
     before(async () => {
-      listener = spawn('python3', ['-c', [
-        'import socket, sys, time',
-        's = socket.socket(); s.bind(("127.0.0.4", 0)); s.listen(0)',
-        'print(s.getsockname()[1], flush=True); time.sleep(60)',
+      // Node accepts from its event loop: a child that blocks its loop right after listen() never accepts.
+      listener = spawn(process.execPath, ['-e', [
+        "const s = require('net').createServer().listen({ host: '127.0.0.4', port: 0, backlog: 1 }, () => {",
+        '  process.stdout.write(`${s.address().port}\\n`);',
+        '  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);',
+        '});',
       ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
       const [line] = (await once(listener.stdout!, 'data')) as [Buffer];
       port = Number(line.toString().trim());

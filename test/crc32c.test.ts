@@ -8,6 +8,7 @@ import { crc32c as oracle } from '@node-rs/crc32';
 import {
   activeCrc32cImplementation, crc32c, crc32cImplementations, crc32cWith, writeDigest,
 } from '../lib/wire/crc32c';
+import { notApplicable } from './support/tools';
 
 const supported = crc32cImplementations().filter((impl) => impl.supported).map((impl) => impl.name);
 
@@ -129,7 +130,7 @@ describe('CRC32C', () => {
 
   it('refuses an implementation this CPU cannot run', function () {
     const unsupported = crc32cImplementations().find((impl) => !impl.supported);
-    if (!unsupported) this.skip(); // every compiled implementation runs here
+    if (!unsupported) notApplicable(this, 'this CPU runs every compiled CRC32C implementation');
     assert.throws(() => crc32cWith(unsupported!.name, Buffer.alloc(1)), { code: 'ENOTSUP' });
   });
 

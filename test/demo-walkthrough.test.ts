@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
+import { EXIT } from '../lib/cli/exit-codes';
 import { Target } from '../lib/target/target';
 import type { DemoTopology } from '../lib/demo/topology';
 import { runWalkthrough, type DemoReport } from '../lib/demo/walkthrough';
+import { isRoot, requireRoot, requireTools } from './support/tools';
 
 const MAIN = path.join(__dirname, '..', 'lib', 'cli', 'main.ts');
 const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
@@ -58,24 +60,22 @@ describe('demo: the seed walkthrough', function () {
     for (const p of roundRobin.paths) assert.ok(netstat.detail.includes(`-> ${p.remote}`), `netstat shows the connection to ${p.remote}`);
   });
 
-  it('runs as an unprivileged user on loopback, and refuses --netns there with a clear error', async function () {
-    if (process.getuid?.() !== 0) this.skip(); // needs root to become another user; as non-root the test above already is one
-    const nobody = { uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } };
+  it('runs as an unprivileged user on loopback, and refuses --netns there with a clear error', async () => {
+    // As root the CLI becomes nobody; run without root, the suite already is unprivileged.
+    const nobody = isRoot ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: '/tmp' } } : {};
     const demo = await cli(['demo', '--json', '--time', '1'], nobody);
     assert.equal(demo.code, 0, demo.stderr);
     const report = JSON.parse(demo.stdout) as DemoReport;
     assert.equal(report.failed, null);
     assert.ok(report.steps.every((s) => s.ok));
     const netns = await cli(['demo', '--netns'], nobody);
-    assert.notEqual(netns.code, 0);
+    assert.equal(netns.code, EXIT.access);
     assert.match(netns.stderr, /demo --netns needs root/);
   });
 
   it('demo --netns (root): the same steps over two tbf-shaped veth paths, and nothing left behind', async function () {
-    if (process.getuid?.() !== 0) {
-      console.log('      skipped: demo --netns needs root');
-      this.skip();
-    }
+    requireRoot(this, 'demo --netns: network namespaces, veth, tc');
+    requireTools(this, 'ip', 'tc');
     const ours = () => new Set(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => /^imp\d+$/.test(n)));
     const before = ours();
     const { stdout, stderr, code } = await cli(['demo', '--netns', '--json', '--time', '2']);

@@ -10,20 +10,11 @@ import { Initiator } from '../lib/initiator';
 import type { MultipathDevice } from '../lib/mpio/multipath-device';
 import { Target } from '../lib/target/target';
 import { LoopbackCuts } from './support/loopback-cut';
-import { requireTools } from './support/tools';
+import { requireRoot, requireTools } from './support/tools';
 
 const NET = `127.46.${process.pid % 250}`;
 const BLOCK = 512;
 const IQN = 'iqn.2025-01.dev.iscsi-mpio:failover';
-
-function requireRootAndNft(context: Mocha.Context): void {
-  requireTools(context, 'nft');
-  if (process.getuid?.() === 0) return;
-  if (process.env.CI === 'true') throw new Error('CI: this test needs root (nft rules on loopback)');
-  // eslint-disable-next-line no-console
-  console.log('      skipped: needs root (nft rules on loopback)');
-  context.skip();
-}
 
 /** Each block carries its LBA and a generation: a stale or misplaced block is told apart from a current one. */
 function stamp(lba: number, generation: number): Buffer {
@@ -73,7 +64,10 @@ describe('mpio: failover on a silent cut (loopback, nft)', function () {
   let target: Target | undefined;
   let device: MultipathDevice | undefined;
 
-  before(function () { requireRootAndNft(this); });
+  before(function () {
+    requireTools(this, 'nft');
+    requireRoot(this, 'nft rules on loopback');
+  });
   beforeEach(async () => {
     cuts = new LoopbackCuts();
     target = await Target.start({

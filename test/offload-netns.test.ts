@@ -8,7 +8,8 @@ import { netstat, type NetstatRow } from '../lib/offload/netstat';
 import { nics } from '../lib/offload/nics';
 import { statelessOffloads } from '../lib/offload/stateless-offloads';
 import { offloadNative } from '../lib/offload/native-offload';
-import { closeAll, ethtoolFeatures, requireRoot, rowKey, run, ss, ssKey } from './support/offload-helpers';
+import { closeAll, ethtoolFeatures, rowKey, run, ss, ssKey } from './support/offload-helpers';
+import { requireRoot, requireTools } from './support/tools';
 
 const ID = process.pid % 100000;
 const NS = `offl${ID}`;
@@ -26,7 +27,8 @@ describe('offload netstat across a veth into a netns', function () {
   let created = false;
 
   before(async function () {
-    requireRoot(this, 'the netns test');
+    requireRoot(this, 'network namespaces, veth, ethtool -K');
+    requireTools(this, 'ip', 'ethtool', 'ss');
     run('ip', ['netns', 'add', NS]);
     created = true;
     run('ip', ['link', 'add', HOST_DEV, 'type', 'veth', 'peer', 'name', NS_DEV, 'netns', NS]);

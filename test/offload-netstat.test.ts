@@ -8,6 +8,7 @@ import { statelessOffloads } from '../lib/offload/stateless-offloads';
 import { formatNetstatTable } from '../lib/offload/netstat-table';
 import { connectBound } from '../lib/wire/bound-socket';
 import { closeAll, ethtoolFeatures, openPair, rowKey, socketInode, ss, ssKey, type Pair } from './support/offload-helpers';
+import { requireTools, unavailable } from './support/tools';
 
 // A loopback address of our own, so parallel runs of other suites do not share it.
 const HOST4 = `127.${60 + (process.pid % 60)}.${process.pid % 250}.1`;
@@ -31,7 +32,8 @@ describe('offload netstat on loopback', () => {
     await closeAll(pairs.map((p) => p.server));
   });
 
-  it('returns the connections ss shows at the same moment (-a and default)', () => {
+  it('returns the connections ss shows at the same moment (-a and default)', function () {
+    requireTools(this, 'ss');
     for (const all of [true, false]) {
       let lastProblem = '';
       // Other processes open and close connections meanwhile: a snapshot between two ss runs must contain every
@@ -76,7 +78,8 @@ describe('offload netstat on loopback', () => {
     assert.ok(netstat({ all: true }).some(isListener), 'listener missing with all');
   });
 
-  it('reports the stateless offloads ethtool -k shows active on the egress interface', () => {
+  it('reports the stateless offloads ethtool -k shows active on the egress interface', function () {
+    requireTools(this, 'ethtool');
     const row = find(netstat(), v4.client)!;
     const active = [...ethtoolFeatures('lo')].filter(([, on]) => on).map(([name]) => name);
     assert.deepEqual(row.offloads, statelessOffloads(active, 4));
@@ -112,13 +115,14 @@ describe('offload netstat on loopback', () => {
   });
 
   it('names the bound device of a SO_BINDTODEVICE socket as ss does', async function () {
+    requireTools(this, 'ss');
     const server = v4.server;
     let socket: net.Socket;
     const acceptedPromise = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
     try {
       socket = await connectBound({ host: HOST4, port: (server.address() as net.AddressInfo).port, device: 'lo' });
     } catch (error) {
-      if ((error as { code?: string }).code === 'EPERM') this.skip(); // kernel < 5.7 without CAP_NET_RAW
+      if ((error as { code?: string }).code === 'EPERM') unavailable(this, 'SO_BINDTODEVICE needs CAP_NET_RAW (or a kernel from 5.7 on)');
       throw error;
     }
     const accepted = await acceptedPromise;

@@ -8,7 +8,7 @@ import { sendTargets } from '../lib/session/discovery';
 import { PduConnection } from '../lib/wire/connection';
 import type { ReceivedPdu } from '../lib/wire/deframer';
 import { Opcode } from '../lib/wire/opcodes';
-import { haveTool, loopbackPortal, Tgtd } from './support/tgtd';
+import { loopbackPortal, requireTools, Tgtd } from './support/tgtd';
 
 const TARGETS = 60;
 // Long names (the IQN limit is 223 bytes) so that the answer passes 8192 bytes.
@@ -19,10 +19,7 @@ describe('SendTargets answered over several Text Responses (tgtd)', function () 
   const portal = loopbackPortal(41, 16800 + (process.pid % 200));
 
   before(async function () {
-    if (!haveTool('tgtd') || !haveTool('iscsi-ls')) {
-      if (process.env.CI) throw new Error('tgtd and iscsi-ls are required under CI (apt install tgt libiscsi-bin)');
-      this.skip();
-    }
+    requireTools(this, 'tgtd', 'tgtadm', 'iscsi-ls');
     tgtd = await Tgtd.start([portal]);
     for (let i = 0; i < TARGETS; i++) await tgtd.addTarget({ name: name(i), luns: [] });
   });

@@ -22,8 +22,10 @@ export interface ShapedPathsOptions {
   id?: number;
 }
 
+/** `code` EACCES when root is missing, ENETNS when a namespace, veth or qdisc step failed. */
 export class ShapedPathsError extends Error {
-  readonly code = 'ENETNS';
+  override name = 'ShapedPathsError';
+  constructor(message: string, readonly code: 'ENETNS' | 'EACCES' = 'ENETNS') { super(message); }
 }
 
 /** Runs a command, throwing with its stderr. */
@@ -37,7 +39,7 @@ function sh(cmd: string, args: string[]): string {
 }
 
 export function requireRootForNetns(what: string): void {
-  if (process.getuid?.() !== 0) throw new ShapedPathsError(`${what} needs root (network namespaces, veth, tc); run it as root or without --netns`);
+  if (process.getuid?.() !== 0) throw new ShapedPathsError(`${what} needs root (network namespaces, veth, tc); run it as root or without --netns`, 'EACCES');
   try {
     sh('ip', ['-V']);
     sh('tc', ['-V']);

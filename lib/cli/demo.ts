@@ -7,6 +7,7 @@ import { startNetnsTopology } from '../demo/netns-topology';
 import { formatStep, formatSummary } from '../demo/text-output';
 import type { DemoTopology } from '../demo/topology';
 import { runWalkthrough } from '../demo/walkthrough';
+import { EXIT, usageError } from './exit-codes';
 import { printResult } from './output';
 
 interface DemoFlags { json?: boolean; netns?: boolean; time: string }
@@ -23,7 +24,7 @@ export function registerDemo(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags: DemoFlags) => {
       const seconds = Number(flags.time);
-      if (!(seconds > 0 && seconds <= 60)) throw Object.assign(new RangeError(`--time ${flags.time}: use 0..60 seconds`), { code: 'EARGUMENT' });
+      if (!(seconds > 0 && seconds <= 60)) throw usageError(`--time ${flags.time}: use 0..60 seconds`);
       const json = !!flags.json;
       const topology = await topologyFor(flags);
       // Ctrl-C: take the array (and any namespaces) down before exiting.
@@ -38,7 +39,7 @@ export function registerDemo(program: Command): void {
         const report = await runWalkthrough(topology, { seconds, onStep: json ? undefined : (e) => process.stdout.write(formatStep(e) + '\n') });
         const { failed, ...shape } = report;
         printResult({ ...shape, failed }, json, () => formatSummary(report));
-        if (failed) process.exitCode = 1;
+        if (failed) process.exitCode = EXIT.failure;
       } finally {
         process.off('SIGINT', interrupted);
         process.off('SIGTERM', interrupted);

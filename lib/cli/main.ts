@@ -9,19 +9,25 @@ import { registerNetstat } from './netstat';
 import { registerNics } from './nics';
 import { registerTarget } from './target';
 import { registerDemo } from './demo';
-import { reportError, reportUnfinished } from './output';
+import { EXIT_CODES_HELP } from './exit-codes';
+import { guardStdout, reportError, reportUnfinished } from './output';
 import { packageVersion } from '../package-root';
+
+guardStdout();
 
 const program = new Command('iscsi-mpio')
   .description('User-space iSCSI initiator with multipath I/O')
   .version(packageVersion)
-  .showHelpAfterError()
-  // Commander's own errors (unknown option, missing argument) are usage errors too: exit 2, as DESIGN.md says.
-  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+  .addHelpText('after', EXIT_CODES_HELP)
+  // commander's usage errors are one line like ours, and thrown rather than exited on, so they get the usage status
+  // (the subcommands registered below inherit both).
+  .configureOutput({ outputError: (text, write) => write(`iscsi-mpio: ${text.replace(/^error: /, '')}`) })
+  .exitOverride();
 
 for (const register of [registerDiscover, registerInquiry, registerReadWrite, registerBench, registerNetstat, registerNics, registerTarget, registerDemo]) {
   register(program);
 }
+for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);
 
 // A command exits 0 only if it did its job: should the event loop empty while a command's action still awaits
 // something that can no longer happen (a bug: a promise nobody will settle), the process would otherwise end with 0.

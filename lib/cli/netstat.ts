@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { EXIT } from './exit-codes';
 import { printResult } from './output';
 import { netstat, notOffloadedIscsiConnections, type NetstatRow } from '../offload/netstat';
 import { formatEndpoint, formatNetstatTable } from '../offload/netstat-table';
@@ -43,7 +44,7 @@ export function registerNetstat(program: Command): void {
           failing.length === 0
             ? checked === 0 ? 'OK: no iSCSI connections' : `OK: all ${checked} iSCSI connections are Offloaded`
             : [`FAIL: ${failing.length} of ${checked} iSCSI connections are not offloaded:`, ...failing.map((r) => '  ' + describe(r))].join('\n'));
-        if (failing.length > 0) process.exitCode = 1;
+        if (failing.length > 0) process.exitCode = EXIT.failure;
         return;
       }
       const rows = netstat({ all: opts.all, iscsi: opts.iscsi, iscsiPorts });

@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
-import { parseSize } from '../units';
+import { parseDuration, parseSize } from '../units';
 import { parseIscsiUrl } from '../url';
+import { writeOut } from './output';
 import { announceDegradedPaths } from './path-report';
 import { withDevice } from './with-device';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
@@ -15,24 +16,20 @@ const DEPTH = 8;
 /** A byte count or offset (`4096`, `4k`, `1MiB`); zero is allowed. */
 const byteCount = (text: string, what: string) => parseSize(text, { what, min: 0 });
 
-async function open(urlText: string, flags: SessionFlags & { policy?: string }): Promise<MultipathDevice> {
+interface DeviceFlags extends SessionFlags { policy?: string; downWait: string }
+
+async function open(urlText: string, flags: DeviceFlags): Promise<MultipathDevice> {
   const url = parseIscsiUrl(urlText);
   const policy = policyOf(flags);
   const options = {
     target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
     chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags),
+    noPathRetryMs: parseDuration(flags.downWait, '--down-wait'),
   };
   // Paths reconnect and fail over during the transfer; close() stops all of it.
   const device = await new Initiator().connect(options);
   announceDegradedPaths(device);
   return device;
-}
-
-function writeOut(chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (process.stdout.write(chunk, (e) => (e ? reject(e) : undefined))) resolve();
-    else process.stdout.once('drain', resolve);
-  });
 }
 
 /**
@@ -60,7 +57,8 @@ export function registerReadWrite(program: Command): void {
   addPolicyOption(addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout')), 'round-robin')
     .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
     .requiredOption('--length <size>', 'number of bytes (4096, 4k, 1MiB...)')
-    .action(async (urlText: string, flags: SessionFlags & { offset: string; length: string; policy?: string }) => {
+    .option('--down-wait <duration>', 'with every path down, how long I/O waits for one to return before failing', '5000')
+    .action(async (urlText: string, flags: DeviceFlags & { offset: string; length: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const length = byteCount(flags.length, '--length');
       await withDevice(await open(urlText, flags), async (device) => {
@@ -95,7 +93,8 @@ export function registerReadWrite(program: Command): void {
 
   addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
     .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
-    .action(async (urlText: string, flags: SessionFlags & { offset: string; policy?: string }) => {
+    .option('--down-wait <duration>', 'with every path down, how long I/O waits for one to return before failing', '5000')
+    .action(async (urlText: string, flags: DeviceFlags & { offset: string }) => {
       const offset = byteCount(flags.offset, '--offset');
       const data = await readStdin();
       await withDevice(await open(urlText, flags), async (device) => {

@@ -48,16 +48,6 @@ export function ssKey(r: SsRow): string {
   return `${r.local}>${r.remote}`;
 }
 
-export const isRoot = process.getuid?.() === 0;
-
-/** Root-only suites skip with a reason, except under CI=true where a skip would hide a missing capability. */
-export function requireRoot(ctx: Mocha.Context, what: string): void {
-  if (isRoot) return;
-  if (process.env.CI === 'true') throw new Error(`${what} needs root, and CI=true forbids skipping`);
-  console.log(`      skipped: ${what} needs root (network namespaces, veth, ethtool -K)`);
-  ctx.skip();
-}
-
 export function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
