@@ -108,10 +108,12 @@ describe('mpio: failover on a silent cut (loopback, nft)', function () {
     assert.ok(fence.held > 0, 'writes were in flight on the cut path and were held until fenced');
     assert.equal(fence.unfenced, 0);
     assert.ok(fence.byReset + fence.byReinstatement >= fence.held, `every held write was fenced (${JSON.stringify(fence)})`);
+    const wrong: string[] = [];
     for (const [lba, data] of run.model) {
       const back = await device.read(lba, 1);
-      assert.ok(back.equals(data), `block ${lba} holds the last acknowledged write`);
+      if (!back.equals(data)) wrong.push(`${lba}: holds lba ${back.readUInt32BE(0)} generation ${back.readUInt32BE(4)}, expected generation ${data.readUInt32BE(4)}`);
     }
+    assert.deepEqual(wrong, [], 'every block holds the last acknowledged write');
     assert.ok(run.ops > 100, `the load ran (${run.ops} I/Os)`);
   });
 
