@@ -195,6 +195,30 @@ describe('PduConnection initiator socket (native pump)', () => {
     }
   });
 
+  it('abort() drops what the kernel has not sent yet (an RST), where destroy() still delivers it (a FIN after the data)', async () => {
+    /** Bytes the peer gets of an 8 MiB write it was not reading when the initiator closed the connection `how`. */
+    const delivered = async (how: 'abort' | 'destroy'): Promise<number> => {
+      const b = await rawPair();
+      try {
+        let bytes = 0;
+        b.peer.on('data', (d: Buffer) => { bytes += d.length; });
+        b.peer.pause(); // what the initiator sends piles up in the kernel: the peer's receive buffer, then ours
+        b.initiator.send(dataOut(7, 0, 0, true), Buffer.alloc(8 * 1024 * 1024, 0x41));
+        await new Promise((r) => setTimeout(r, 100));
+        if (how === 'abort') b.initiator.abort(); else b.initiator.destroy();
+        const ended = once(b.peer, 'close');
+        b.peer.resume();
+        await ended;
+        return bytes;
+      } finally {
+        b.server.close();
+      }
+    };
+    const afterDestroy = await delivered('destroy');
+    const afterAbort = await delivered('abort');
+    assert.ok(afterAbort < afterDestroy, `abort: ${afterAbort} bytes reached the peer, destroy: ${afterDestroy}`);
+  });
+
   it('coalesces wakeups under load, yet a response below the low-water mark waits only a couple of milliseconds', async () => {
     const { server, initiator, target } = await pair(false);
     try {
