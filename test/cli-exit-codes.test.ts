@@ -115,13 +115,13 @@ describe('CLI exit status by class of failure', function () {
   it('2: usage, from commander (a missing option) and from our own checks (a bad URL, a bad number, an unknown policy)', async () => {
     const cases = [
       [['inquiry', 'iscsi://nowhere'], /bad iSCSI URL .*\(EURL\)$/],
-      [['read', target.url(0, 1), '--offset', '-1', '--length', '1'], /--offset must be a non-negative integer.*\(EARGUMENT\)$/],
-      [['inquiry', target.url(0, 1), '--timeout', 'soon'], /--timeout must be a positive number.*\(EARGUMENT\)$/],
+      [['read', target.url(0, 1), '--offset', '-1', '--length', '1'], /--offset "-1": not a number of bytes.*\(EUNIT\)$/],
+      [['inquiry', target.url(0, 1), '--timeout', 'soon'], /--timeout "soon": not a number with an optional unit.*\(EUNIT\)$/],
       [['inquiry', target.url(0, 1), '--policy', 'fastest'], /unknown policy "fastest".*\(EPOLICY\)$/],
     ] as const;
     const [missing, ...runs] = await Promise.all([cli(['read', target.url(0, 1), '--length', '10']), ...cases.map(([args]) => cli([...args]))]);
     assert.equal(missing.code, EXIT.usage);
-    oneLine(missing.stderr, /^iscsi-mpio: required option '--offset <bytes>' not specified$/);
+    oneLine(missing.stderr, /^iscsi-mpio: required option '--offset <size>' not specified$/);
     for (const [i, r] of runs.entries()) {
       assert.equal(r.code, EXIT.usage, `${cases[i][0].join(' ')}: ${r.stderr}`);
       oneLine(r.stderr, cases[i][1]);
