@@ -3,8 +3,8 @@
 // an error when stdin ends early; unaligned edges across chunk boundaries; the dd-like summary, --json, and the
 // progress line on a TTY (util-linux `script`).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -88,7 +88,25 @@ describe('CLI: read and write stream with bounded memory', function () {
   it('write from a pipe past the end of the LU fails with ERANGE', async () => {
     const w = await runStreamingCli(['write', url, '--offset', String(319 * MiB)], { input: generated(2 * MiB, 'past') });
     assert.notEqual(w.code, 0);
-    assert.match(w.stderr, /past the end|more than the 1048576 bytes.*\(ERANGE\)/);
+    assert.match(w.stderr, /stdin holds more than the 1048576 bytes from offset 334495744 to the end of the LU \(335544320 bytes\).*\(ERANGE\)/);
+  });
+
+  it('write from a regular file (`< file`) past the end of the LU is refused before anything is written', async () => {
+    const at = 319 * MiB;
+    const before = await runStreamingCli(['read', url, '--offset', String(at), '--length', '1M'], { keepStdout: MiB });
+    const file = path.join(dir, 'input');
+    writeFileSync(file, Buffer.concat([...generated(2 * MiB, 'file')]));
+    const fd = openSync(file, 'r');
+    const main = path.join(__dirname, '..', 'lib', 'cli', 'main.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'write', url, '--offset', String(at)], { stdio: [fd, 'ignore', 'pipe'] });
+    closeSync(fd);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.notEqual(code, 0);
+    assert.match(stderr, /range 334495744\+2097152 is past the end of the LU \(335544320 bytes\) \(ERANGE\)/);
+    const after = await runStreamingCli(['read', url, '--offset', String(at), '--length', '1M'], { keepStdout: MiB });
+    assert.ok(after.stdout.equals(before.stdout), 'nothing was written');
   });
 
   it('ends with one summary line on stderr (bytes, seconds, MB/s), or one JSON object: stderr for read, stdout for write', async () => {
