@@ -1,4 +1,4 @@
-// Byte ranges of an LU streamed to and from Node streams with bounded memory: DEPTH chunks of CHUNK bytes in
+// Byte ranges of an LU streamed from a descriptor or to a sink with bounded memory: DEPTH chunks of CHUNK bytes in
 // flight, each in a buffer of a fixed set reused for the whole transfer, whatever its size. Both directions may
 // start and end anywhere in a block: `write` reads the partly covered first and last blocks and merges them
 // (read-modify-write; not atomic against other writers of those blocks).
@@ -36,7 +36,7 @@ export type ByteSource = (buffer: Buffer, at: number, max: number) => Promise<nu
 
 /**
  * Reads a file descriptor (stdin) straight into the caller's buffers: no stream in between, so no garbage pieces
- * pile up for the collector (a stream over a 2 GiB pipe held ~60 MB of them). A descriptor left non-blocking by
+ * pile up for the collector (through process.stdin, a 256 MiB write peaked ~18 MB higher). A descriptor left non-blocking by
  * whoever opened the pipe answers EAGAIN when empty: it is polled again shortly.
  */
 export function fdSource(fd: number): ByteSource {
