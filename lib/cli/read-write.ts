@@ -1,5 +1,7 @@
 // `iscsi-mpio read URL --offset N --length N > file` and `iscsi-mpio write URL --offset N < file`: byte ranges of
-// an LU through every `--path` under `--policy`. Both may start and end anywhere in a block.
+// an LU through every `--path` under `--policy`. Both may start and end anywhere in a block, stream with bounded
+// memory (lib/cli/transfer.ts) and report as dd does (lib/cli/progress.ts).
+import { fstatSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
@@ -7,11 +9,10 @@ import { parseDuration, parseSize } from '../units';
 import { parseIscsiUrl } from '../url';
 import { writeOut } from './output';
 import { announceDegradedPaths } from './path-report';
+import { TransferProgress } from './progress';
 import { withDevice } from './with-device';
 import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
-
-const CHUNK = 1 << 20;
-const DEPTH = 8;
+import { fdSource, streamRead, streamWrite } from './transfer';
 
 /** A byte count or offset (`4096`, `4k`, `1MiB`); zero is allowed. */
 const byteCount = (text: string, what: string) => parseSize(text, { what, min: 0 });
@@ -33,24 +34,18 @@ async function open(urlText: string, flags: DeviceFlags): Promise<MultipathDevic
 }
 
 /**
- * Whole blocks covering [offset, offset + data.length): `data` itself when aligned, else a copy with the partly
- * covered first and last blocks read from the LU around it (read-modify-write; not atomic against other writers).
+ * The bytes left on stdin when it is a regular file (`< file`): its size less the position it is read from (which a
+ * shell may have moved), so a range past the LU's end is refused before anything is written.
  */
-async function alignToBlocks(device: MultipathDevice, blockSize: number, offset: number, data: Buffer): Promise<{ start: number; blocksData: Buffer }> {
-  const start = Math.floor(offset / blockSize);
-  const end = Math.ceil((offset + data.length) / blockSize);
-  if (offset % blockSize === 0 && data.length % blockSize === 0) return { start, blocksData: data };
-  const blocksData = Buffer.alloc((end - start) * blockSize);
-  await device.read(start, 1, blocksData.subarray(0, blockSize));
-  if (end - 1 > start) await device.read(end - 1, 1, blocksData.subarray(blocksData.length - blockSize));
-  data.copy(blocksData, offset - start * blockSize);
-  return { start, blocksData };
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+function stdinFileBytes(): number | undefined {
+  try {
+    const stat = fstatSync(0);
+    if (!stat.isFile()) return undefined;
+    const pos = /^pos:\s*(\d+)/m.exec(readFileSync('/proc/self/fdinfo/0', 'utf8'));
+    return pos ? Math.max(0, stat.size - Number(pos[1])) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function registerReadWrite(program: Command): void {
@@ -58,58 +53,40 @@ export function registerReadWrite(program: Command): void {
     .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
     .requiredOption('--length <size>', 'number of bytes (4096, 4k, 1MiB...)')
     .option('--down-wait <duration>', 'with every path down, how long I/O waits for one to return before failing', '5000')
-    .action(async (urlText: string, flags: DeviceFlags & { offset: string; length: string }) => {
+    .option('--json', 'the summary as one JSON object on stderr (stdout carries the data)')
+    .action(async (urlText: string, flags: DeviceFlags & { offset: string; length: string; json?: boolean }) => {
       const offset = byteCount(flags.offset, '--offset');
       const length = byteCount(flags.length, '--length');
       await withDevice(await open(urlText, flags), async (device) => {
-        const { blockSize, blocks } = await device.capacity();
-        if (offset + length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${length} is past the end of the LU (${blocks * blockSize} bytes)`), { code: 'ERANGE' });
-        const first = Math.floor(offset / blockSize);
-        const end = Math.ceil((offset + length) / blockSize);
-        const perChunk = Math.max(1, Math.floor(CHUNK / blockSize));
-        // Keep DEPTH chunks in flight, write them out in order.
-        const pending: Array<Promise<Buffer>> = [];
-        let next = first;
-        const issue = () => {
-          const n = Math.min(perChunk, end - next);
-          const read = device.read(next, n);
-          read.catch(() => undefined); // awaited in order below; this only keeps a later failure from being "unhandled"
-          pending.push(read);
-          next += n;
-        };
-        while (next < end && pending.length < DEPTH) issue();
-        let lba = first;
-        while (pending.length > 0) {
-          const data = await pending.shift()!;
-          if (next < end) issue();
-          const from = lba === first ? offset - first * blockSize : 0;
-          const chunkEnd = lba * blockSize + data.length;
-          const to = data.length - Math.max(0, chunkEnd - (offset + length));
-          lba += data.length / blockSize;
-          await writeOut(data.subarray(from, to));
+        const progress = new TransferProgress('read', offset, length);
+        try {
+          // writeOut resolves once stdout has the bytes (it writes synchronously to a pipe, file or TTY on Linux),
+          // so streamRead may reuse the chunk's buffer; an EPIPE or other output error ends the loop there.
+          await streamRead(device, writeOut, { offset, length, onBytes: (n) => progress.add(n) });
+        } finally {
+          progress.stop();
         }
+        progress.finish(flags.json ? process.stderr : undefined);
       });
     });
 
   addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
     .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
     .option('--down-wait <duration>', 'with every path down, how long I/O waits for one to return before failing', '5000')
-    .action(async (urlText: string, flags: DeviceFlags & { offset: string }) => {
+    .option('--length <size>', 'write exactly this many bytes of stdin (an error if it ends sooner); default: all of it')
+    .option('--json', 'the summary as one JSON object on stdout')
+    .action(async (urlText: string, flags: DeviceFlags & { offset: string; length?: string; json?: boolean }) => {
       const offset = byteCount(flags.offset, '--offset');
-      const data = await readStdin();
+      const length = flags.length === undefined ? undefined : byteCount(flags.length, '--length');
+      const knownInputBytes = stdinFileBytes();
       await withDevice(await open(urlText, flags), async (device) => {
-        const { blockSize, blocks } = await device.capacity();
-        if (offset + data.length > blocks * blockSize) throw Object.assign(new Error(`range ${offset}+${data.length} is past the end of the LU`), { code: 'ERANGE' });
-        const { start, blocksData } = await alignToBlocks(device, blockSize, offset, data);
-        const writes: Array<Promise<void>> = [];
-        for (let at = 0; at < blocksData.length; at += CHUNK) {
-          const write = device.write(start + at / blockSize, blocksData.subarray(at, Math.min(blocksData.length, at + CHUNK)));
-          write.catch(() => undefined); // awaited below
-          writes.push(write);
-          if (writes.length >= DEPTH) await writes.shift();
+        const progress = new TransferProgress('write', offset, length ?? knownInputBytes);
+        try {
+          await streamWrite(device, fdSource(0), { offset, length, knownInputBytes, onBytes: (n) => progress.add(n) });
+        } finally {
+          progress.stop();
         }
-        await Promise.all(writes);
-        await device.flush();
+        progress.finish(flags.json ? process.stdout : undefined);
       });
     });
 }
