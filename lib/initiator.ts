@@ -40,6 +40,8 @@ export interface DiscoverOptions {
   timeoutMs?: number;
   /** Told of trouble that did not spoil the answer (an unanswered Logout Request). */
   onWarning?: (warning: Error) => void;
+  /** As SessionRequest.digests. */
+  digests?: boolean;
 }
 
 export interface SessionRequest {
@@ -49,6 +51,7 @@ export interface SessionRequest {
   /** A label for this path (stats, netstat). */
   pathId?: string | number;
   chap?: ChapOptions;
+  /** CRC32C header and data digests: `true` requires them, `false` refuses them, unset prefers them. */
   digests?: boolean | { header: boolean; data: boolean };
   operational?: Partial<OperationalValues>;
   commandTimeoutMs?: number;
@@ -137,7 +140,7 @@ export class Initiator {
     try {
       return await sendTargets({
         initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
-        sourceAddress: options.path?.sourceAddress, device: options.path?.device, isid: claim.isid,
+        sourceAddress: options.path?.sourceAddress, device: options.path?.device, isid: claim.isid, digests: options.digests,
       });
     } finally {
       claim.release();

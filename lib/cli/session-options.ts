@@ -30,7 +30,8 @@ export function addSessionOptions(command: Command): Command {
     .option('--chap-secret-file <file>', 'read the CHAP secret from this file (one line)')
     .option('--mutual-user <user>', 'mutual CHAP: the name the target must answer with')
     .option('--mutual-secret <secret>', 'mutual CHAP: the target secret (default $ISCSI_MPIO_MUTUAL_SECRET)')
-    .option('--digests', 'ask for CRC32C header and data digests')
+    .option('--digests', 'require CRC32C header and data digests (default: offer CRC32C, accept None)')
+    .option('--no-digests', 'refuse digests (offer None only)')
     .option('--timeout <duration>', 'command timeout: 500ms, 30s, 1m, or plain milliseconds', '30000');
 }
 
