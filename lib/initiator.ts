@@ -23,8 +23,11 @@ export interface InitiatorOptions {
   alias?: string;
 }
 
-/** Where a path leaves this host: a source address and/or a network device to bind to. */
-export interface PathSpec { sourceAddress?: string; device?: string }
+/**
+ * One path: where it leaves this host (a source address and/or a network device to bind to) and, optionally, the
+ * portal it logs in to when that is not the request's (each array port a path of its own, no redirect needed).
+ */
+export interface PathSpec { sourceAddress?: string; device?: string; portal?: string | Portal }
 
 export interface ChapOptions {
   user: string;
@@ -110,7 +113,8 @@ async function firstLogins(logins: Array<Promise<void>>, graceMs: number): Promi
 }
 
 function describeSpec(spec: PathSpec): string {
-  const where = [spec.sourceAddress && `from ${spec.sourceAddress}`, spec.device && `on ${spec.device}`].filter(Boolean).join(' ');
+  const portal = spec.portal && formatPortal(toPortal(spec.portal));
+  const where = [spec.sourceAddress && `from ${spec.sourceAddress}`, spec.device && `on ${spec.device}`, portal && `to ${portal}`].filter(Boolean).join(' ');
   return where ? ` (${where})` : '';
 }
 
@@ -135,8 +139,9 @@ export class Initiator {
 
   /** SendTargets discovery on a portal: `[{name, portals: [{address, port, tpgt}]}]`. */
   async discover(portal: string | Portal, options: DiscoverOptions = {}): Promise<DiscoveredTarget[]> {
-    const p = toPortal(portal);
-    const claim = await claimIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), ...options.path });
+    const p = toPortal(options.path?.portal ?? portal);
+    const { sourceAddress, device } = options.path ?? {};
+    const claim = await claimIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), sourceAddress, device });
     try {
       return await sendTargets({
         initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
@@ -159,11 +164,12 @@ export class Initiator {
   }
 
   private isidKey(request: SessionRequest): IsidPathKey {
-    return { initiatorName: this.name, targetName: request.target, portal: formatPortal(toPortal(request.portal)), ...request.path };
+    const { sourceAddress, device } = request.path ?? {};
+    return { initiatorName: this.name, targetName: request.target, portal: formatPortal(toPortal(request.path?.portal ?? request.portal)), sourceAddress, device };
   }
 
   private sessionOptions(request: SessionRequest, isid: Buffer): SessionOptions {
-    const portal = toPortal(request.portal);
+    const portal = toPortal(request.path?.portal ?? request.portal);
     const path = request.path ?? {};
     const options: SessionOptions = {
       initiatorName: this.name, initiatorAlias: this.alias, targetName: request.target, portal, isid,

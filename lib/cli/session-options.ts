@@ -24,7 +24,7 @@ export interface SessionFlags {
 
 export function addSessionOptions(command: Command): Command {
   return command
-    .option('--path <ADDRESS[@DEVICE]>', 'source address and/or device of a path (repeat for each path)', (v: string, all: string[] = []) => [...all, v])
+    .option('--path <[ADDRESS][@DEVICE][=PORTAL]>', 'a path: source address and/or device, and its own portal (host[:port]) if not the URL\'s (repeat for each path)', (v: string, all: string[] = []) => [...all, v])
     .option('--chap-user <user>', 'CHAP user (or user@ / user%secret@ in the URL)')
     .option('--chap-secret <secret>', 'CHAP secret (visible to other users in process listings: prefer the file or the environment)')
     .option('--chap-secret-file <file>', 'read the CHAP secret from this file (one line)')
