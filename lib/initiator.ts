@@ -1,10 +1,12 @@
 // The public Initiator (DESIGN.md "Library"): discovery and one-path sessions. Each path gets its own stable ISID
-// (lib/protocol/isid.ts), so several paths to one portal group never collide and a path that reconnects makes
-// the target clean up its old session at once.
+// (lib/protocol/isid.ts), claimed host-wide for the session's life (lib/protocol/isid-registry.ts), so no two
+// sessions of this host collide (paths, devices or processes) and a path that reconnects makes the target clean up
+// its old session at once.
 import os from 'node:os';
 import type { ChapAlgorithm, ChapInitiatorOptions } from './protocol/chap';
 import type { DiscoveredTarget } from './protocol/discovery-text';
-import { deriveIsid } from './protocol/isid';
+import type { IsidPathKey } from './protocol/isid';
+import { claimIsid, type IsidClaim } from './protocol/isid-registry';
 import type { OperationalValues } from './protocol/negotiation';
 import { sendTargets } from './session/discovery';
 import { NoPathError } from './mpio/errors';
@@ -21,8 +23,11 @@ export interface InitiatorOptions {
   alias?: string;
 }
 
-/** Where a path leaves this host: a source address and/or a network device to bind to. */
-export interface PathSpec { sourceAddress?: string; device?: string }
+/**
+ * One path: where it leaves this host (a source address and/or a network device to bind to) and, optionally, the
+ * portal it logs in to when that is not the request's (each array port a path of its own, no redirect needed).
+ */
+export interface PathSpec { sourceAddress?: string; device?: string; portal?: string | Portal }
 
 export interface ChapOptions {
   user: string;
@@ -38,6 +43,8 @@ export interface DiscoverOptions {
   timeoutMs?: number;
   /** Told of trouble that did not spoil the answer (an unanswered Logout Request). */
   onWarning?: (warning: Error) => void;
+  /** As SessionRequest.digests. */
+  digests?: boolean;
 }
 
 export interface SessionRequest {
@@ -47,6 +54,7 @@ export interface SessionRequest {
   /** A label for this path (stats, netstat). */
   pathId?: string | number;
   chap?: ChapOptions;
+  /** CRC32C header and data digests: `true` requires them, `false` refuses them, unset prefers them. */
   digests?: boolean | { header: boolean; data: boolean };
   operational?: Partial<OperationalValues>;
   commandTimeoutMs?: number;
@@ -60,11 +68,9 @@ export interface SessionRequest {
   logoutTimeoutMs?: number;
   maxRedirects?: number;
   reconnect?: boolean;
-  /** Distinguishes the ISIDs of two paths with the same source spec (derived, so still stable across runs). */
-  isidSalt?: number;
 }
 
-export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId' | 'isidSalt'> {
+export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId'> {
   lun: number;
   /** netstat/stats label: the path's label with one path, "<label>.<index>" with several; default the index. */
   pathId?: string | number;
@@ -107,8 +113,15 @@ async function firstLogins(logins: Array<Promise<void>>, graceMs: number): Promi
 }
 
 function describeSpec(spec: PathSpec): string {
-  const where = [spec.sourceAddress && `from ${spec.sourceAddress}`, spec.device && `on ${spec.device}`].filter(Boolean).join(' ');
+  const portal = spec.portal && formatPortal(toPortal(spec.portal));
+  const where = [spec.sourceAddress && `from ${spec.sourceAddress}`, spec.device && `on ${spec.device}`, portal && `to ${portal}`].filter(Boolean).join(' ');
   return where ? ` (${where})` : '';
+}
+
+/** Keeps the session's ISID claimed until the session closes (its reconnects reuse the ISID). */
+function holdWhileOpen(session: Session, claim: IsidClaim): Session {
+  session.on('state', (state) => { if (state === 'closed') claim.release(); });
+  return session;
 }
 
 function toPortal(portal: string | Portal): Portal {
@@ -125,26 +138,41 @@ export class Initiator {
   }
 
   /** SendTargets discovery on a portal: `[{name, portals: [{address, port, tpgt}]}]`. */
-  discover(portal: string | Portal, options: DiscoverOptions = {}): Promise<DiscoveredTarget[]> {
-    const p = toPortal(portal);
-    return sendTargets({
-      initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
-      sourceAddress: options.path?.sourceAddress, device: options.path?.device,
-      isid: deriveIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), ...options.path }),
-    });
+  async discover(portal: string | Portal, options: DiscoverOptions = {}): Promise<DiscoveredTarget[]> {
+    const p = toPortal(options.path?.portal ?? portal);
+    const { sourceAddress, device } = options.path ?? {};
+    const claim = await claimIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), sourceAddress, device });
+    try {
+      return await sendTargets({
+        initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
+        sourceAddress: options.path?.sourceAddress, device: options.path?.device, isid: claim.isid, digests: options.digests,
+      });
+    } finally {
+      claim.release();
+    }
   }
 
   /** Logs in one path (one session) to `target` through `portal`. */
-  openSession(request: SessionRequest): Promise<Session> {
-    return Session.open(this.sessionOptions(request));
+  async openSession(request: SessionRequest): Promise<Session> {
+    const claim = await claimIsid(this.isidKey(request));
+    try {
+      return holdWhileOpen(await Session.open(this.sessionOptions(request, claim.isid)), claim);
+    } catch (error) {
+      claim.release();
+      throw error;
+    }
   }
 
-  private sessionOptions(request: SessionRequest): SessionOptions {
-    const portal = toPortal(request.portal);
+  private isidKey(request: SessionRequest): IsidPathKey {
+    const { sourceAddress, device } = request.path ?? {};
+    return { initiatorName: this.name, targetName: request.target, portal: formatPortal(toPortal(request.path?.portal ?? request.portal)), sourceAddress, device };
+  }
+
+  private sessionOptions(request: SessionRequest, isid: Buffer): SessionOptions {
+    const portal = toPortal(request.path?.portal ?? request.portal);
     const path = request.path ?? {};
     const options: SessionOptions = {
-      initiatorName: this.name, initiatorAlias: this.alias, targetName: request.target, portal,
-      isid: deriveIsid({ initiatorName: this.name, targetName: request.target, portal: formatPortal(portal), ...path }, request.isidSalt),
+      initiatorName: this.name, initiatorAlias: this.alias, targetName: request.target, portal, isid,
       sourceAddress: path.sourceAddress, device: path.device, pathId: request.pathId, chap: chapOptions(request.chap),
       digests: request.digests, operational: request.operational, commandTimeoutMs: request.commandTimeoutMs,
       loginTimeoutMs: request.loginTimeoutMs, nopIntervalMs: request.nopIntervalMs, nopTimeoutMs: request.nopTimeoutMs,
@@ -164,16 +192,19 @@ export class Initiator {
    */
   async connect(request: ConnectRequest): Promise<MultipathDevice> {
     const specs = request.paths?.length ? request.paths : [request.path ?? {}];
-    const seen = new Map<string, number>();
     const requests = specs.map((spec, id) => {
-      const key = `${spec.sourceAddress ?? ''}@${spec.device ?? ''}`;
-      const salt = seen.get(key) ?? 0;
-      seen.set(key, salt + 1);
       const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;
-      return this.sessionOptions({ ...request, path: spec, pathId: label, isidSalt: salt });
+      return { ...request, path: spec, pathId: label };
     });
+    // One after another, so two paths with the same spec take the path's qualifiers in spec order (stable).
+    const claims: IsidClaim[] = [];
+    for (const r of requests) claims.push(await claimIsid(this.isidKey(r)));
     const recover = request.reconnect ?? true;
-    const started = requests.map((options) => Session.start({ ...options, reconnect: recover }));
+    const started = requests.map((r, id) => {
+      const s = Session.start({ ...this.sessionOptions(r, claims[id].isid), reconnect: recover });
+      holdWhileOpen(s.session, claims[id]);
+      return s;
+    });
     const outcomes = await firstLogins(started.map((s) => s.ready), request.startupGraceMs ?? 1000);
     const paths = started.map((s, id) => new Path(id, s.session, request.lun));
     if (!outcomes.some((o) => o === 'up')) {

@@ -73,15 +73,23 @@ export function parsePortal(text: string): { host: string; port: number } {
   return { host: m[1].startsWith('[') ? m[1].slice(1, -1) : m[1], port };
 }
 
-/** A CLI path spec `--path ADDRESS[@DEVICE]` or `--path @DEVICE` (DESIGN.md). */
-export function parsePathSpec(text: string): { sourceAddress?: string; device?: string } {
-  const at = text.lastIndexOf('@');
-  const address = at < 0 ? text : text.slice(0, at);
-  const device = at < 0 ? undefined : text.slice(at + 1);
-  if (!address && !device) throw new IscsiUrlError(text, 'a path is ADDRESS, ADDRESS@DEVICE or @DEVICE');
+/**
+ * A CLI path spec `--path [LOCAL][@DEVICE][=PORTAL]` (DESIGN.md): where the path leaves this host (source address,
+ * device, or both) and, optionally, the portal it logs in to instead of the URL's (an array port of its own).
+ */
+export function parsePathSpec(text: string): { sourceAddress?: string; device?: string; portal?: { host: string; port: number } } {
+  const eq = text.indexOf('=');
+  const local = eq < 0 ? text : text.slice(0, eq);
+  const portal = eq < 0 ? undefined : parsePortal(text.slice(eq + 1));
+  const at = local.lastIndexOf('@');
+  const address = at < 0 ? local : local.slice(0, at);
+  const device = at < 0 ? undefined : local.slice(at + 1);
+  if (!address && !device && !portal) throw new IscsiUrlError(text, 'a path is [ADDRESS][@DEVICE][=PORTAL], with at least one of them');
   if (at >= 0 && !device) throw new IscsiUrlError(text, 'empty device after "@"');
-  const spec: { sourceAddress?: string; device?: string } = {};
+  if (address.startsWith('[') !== address.endsWith(']')) throw new IscsiUrlError(text, 'unbalanced [ ] around the address');
+  const spec: { sourceAddress?: string; device?: string; portal?: { host: string; port: number } } = {};
   if (address) spec.sourceAddress = address.startsWith('[') ? address.slice(1, -1) : address;
   if (device) spec.device = device;
+  if (portal) spec.portal = portal;
   return spec;
 }

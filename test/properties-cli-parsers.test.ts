@@ -53,18 +53,20 @@ describe('properties: iSCSI URLs and path specs', () => {
     }), { numRuns: 3000 });
   });
 
-  it('path specs ADDRESS, ADDRESS@DEVICE and @DEVICE parse back; anything else is IscsiUrlError', () => {
+  it('path specs [ADDRESS][@DEVICE][=PORTAL] parse back; anything else is IscsiUrlError', () => {
     const address = fc.oneof(ipv4, ipv6.map((a) => `[${a}]`));
     const device = chars(`${LOWER}0123456789.-_`, 1, 15);
-    fc.assert(fc.property(fc.option(address, { nil: undefined }), fc.option(device, { nil: undefined }), (a, d) => {
-      const text = `${a ?? ''}${d === undefined ? '' : `@${d}`}`;
-      if (a === undefined && d === undefined) {
+    const portal = fc.tuple(address, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }));
+    fc.assert(fc.property(fc.option(address, { nil: undefined }), fc.option(device, { nil: undefined }), fc.option(portal, { nil: undefined }), (a, d, p) => {
+      const text = `${a ?? ''}${d === undefined ? '' : `@${d}`}${p === undefined ? '' : `=${p[0]}${p[1] === undefined ? '' : `:${p[1]}`}`}`;
+      if (a === undefined && d === undefined && p === undefined) {
         assert.throws(() => parsePathSpec(text), IscsiUrlError);
         return;
       }
-      const expected: Record<string, string> = {};
+      const expected: Record<string, unknown> = {};
       if (a !== undefined) expected.sourceAddress = a.replace(/^\[|\]$/g, '');
       if (d !== undefined) expected.device = d;
+      if (p !== undefined) expected.portal = { host: p[0].replace(/^\[|\]$/g, ''), port: p[1] ?? 3260 };
       assert.deepEqual(parsePathSpec(text), expected);
     }), RUNS);
     fc.assert(fc.property(fc.string({ maxLength: 30 }), (text) => {

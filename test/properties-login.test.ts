@@ -11,7 +11,7 @@ import type { Pdu } from '../lib/protocol/pdu';
 import { EstablishedLogin, TargetLogin, TargetLoginConfig, TargetLoginReply } from '../lib/protocol/target-login';
 import { decodeTextPairs, encodeText, TextPair } from '../lib/protocol/text';
 import { decodeBhs, encodeBhs, BhsInit, LoginRequest, LoginResponse } from '../lib/wire/bhs';
-import { expectedParameters, isTypedProtocolError, keyName, keySet, operationalValues } from './support/protocol-arbitraries';
+import { digestClashes, expectedParameters, isTypedProtocolError, keyName, keySet, operationalValues } from './support/protocol-arbitraries';
 
 const INITIATOR = 'iqn.2024-01.org.example:initiator';
 const TARGET = 'iqn.2024-01.org.example:disk1';
@@ -152,6 +152,7 @@ describe('properties: initiator and target login machines against each other', (
       if (o.result) {
         assert.ok(o.session, 'the initiator is done but the target did not establish the session');
         assert.ok(authenticates(s), 'logged in although authentication should fail');
+        assert.deepEqual(digestClashes(s.wanted, s.limits), [], 'logged in with a digest the initiator did not offer');
         assert.deepEqual(o.result.parameters, o.session.parameters);
         const { targetPortalGroupTag, targetAlias, initiatorAlias, ...negotiated } = o.result.parameters;
         assert.deepEqual(negotiated, expectedParameters(s.wanted, s.limits, s.discovery));
@@ -166,10 +167,13 @@ describe('properties: initiator and target login machines against each other', (
         assert.equal(o.session.chapUser, s.targetChap ? s.chap!.user : undefined);
       } else {
         assert.ok(isTypedProtocolError(o.initiatorError), `initiator failed untyped: ${String(o.initiatorError)}`);
-        assert.notEqual(o.lastReply?.outcome, 'established', `the target established a session the initiator refused: ${String(o.initiatorError)}`);
-        assert.ok(!authenticates(s), `login failed although it should succeed: ${String(o.initiatorError)}`);
+        const clashes = digestClashes(s.wanted, s.limits);
+        // A digest clash is found in the target's last answer, which may already take the session to Full Feature
+        // Phase on its side: the initiator then refuses it by closing the connection.
+        if (clashes.length === 0) assert.notEqual(o.lastReply?.outcome, 'established', `the target established a session the initiator refused: ${String(o.initiatorError)}`);
+        assert.ok(!authenticates(s) || clashes.length > 0, `login failed although it should succeed: ${String(o.initiatorError)}`);
       }
-    }), { numRuns: 400 });
+    }), { numRuns: 800 });
     // The generators must reach both outcomes and every kind of authentication, or the property says little.
     assert.ok(seen.established > 40 && seen.failed > 40 && seen.chap > 5 && seen.mutual > 0, JSON.stringify(seen));
   });

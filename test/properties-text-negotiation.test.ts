@@ -7,7 +7,7 @@ import { NegotiationError, TextFormatError } from '../lib/protocol/errors';
 import { KEY_DEFINITIONS, KeyDefinition } from '../lib/protocol/keys';
 import { checkAnswer, Negotiation, parseNumber, respondToOffer } from '../lib/protocol/negotiation';
 import { decodeTextKeys, decodeTextPairs, encodeText, splitText, TextAssembler } from '../lib/protocol/text';
-import { distinctPairs, expectedParameters, keySet, operationalValues } from './support/protocol-arbitraries';
+import { digestClashes, distinctPairs, expectedParameters, keySet, operationalValues } from './support/protocol-arbitraries';
 
 const RUNS = { numRuns: 300 };
 
@@ -144,6 +144,11 @@ describe('properties: a whole operational negotiation between two engines', () =
       const target = new Negotiation({ role: 'target', local: limits, sessionType });
       const answers = target.receive(new Map(initiator.offers()));
       answers.push(target.declare('MaxRecvDataSegmentLength', String(limits.maxRecvDataSegmentLength)));
+      const clashes = digestClashes(wanted, limits);
+      if (clashes.length > 0) {
+        assert.throws(() => initiator.receive(new Map(answers)), (e: NegotiationError) => e instanceof NegotiationError && clashes.includes(e.key));
+        return;
+      }
       assert.deepEqual(initiator.receive(new Map(answers)), []);
       assert.deepEqual(initiator.unanswered(), []);
       const p = initiator.parameters();

@@ -134,9 +134,13 @@ describe('protocol/negotiation: Negotiation between an initiator and a target', 
     assert.equal(negotiate({ headerDigest: ['CRC32C', 'None'] }, { headerDigest: ['CRC32C', 'None'] }).i.headerDigest, 'CRC32C');
     assert.equal(negotiate({ headerDigest: ['CRC32C', 'None'] }, { headerDigest: ['None'] }).i.headerDigest, 'None');
     assert.equal(negotiate({ dataDigest: ['None', 'CRC32C'] }, { dataDigest: ['CRC32C', 'None'] }).i.dataDigest, 'None');
-    const r = negotiate({ dataDigest: ['CRC32C'] }, { dataDigest: ['None'] });
-    assert.equal(r.answers.get('DataDigest'), 'Reject');
-    assert.equal(r.i.dataDigest, 'None');
+  });
+
+  it('digests: an offer the target rejects outright ends the login with a NegotiationError naming the key and the fix', () => {
+    assert.throws(() => negotiate({ dataDigest: ['CRC32C'] }, { dataDigest: ['None'] }),
+      (e: NegotiationError) => e instanceof NegotiationError && e.key === 'DataDigest' && /answered Reject.*--no-digests/.test(e.message));
+    assert.throws(() => negotiate({ headerDigest: ['None'] }, { headerDigest: ['CRC32C'] }),
+      (e: NegotiationError) => e instanceof NegotiationError && e.key === 'HeaderDigest' && /--digests, digests: true/.test(e.message));
   });
 
   it('ImmediateData / InitialR2T combinations', () => {

@@ -121,17 +121,36 @@ describe('scsi response parsers', () => {
     assert.deepEqual(targetPortOf(ds), { relativeTargetPort: 2, targetPortGroup: 7 });
   });
 
-  it('LU identity ranking follows multipath-tools', () => {
+  it('LU identity ranked and spelled as scsi_id (ID_SERIAL, the WWID multipath -ll shows)', () => {
     const ds = parseDeviceIdentification(page83);
     assert.deepEqual(chooseLuIdentity(ds), { id: '36001405a1b2c3d4e5f60718293a4b5c6', source: 'naa6', designator: ds[2] });
-    // Without NAA-6, the T10 vendor id (rank 2) beats NAA-3 (rank 1).
+    // Without NAA-6, any other NAA (here NAA-3, tgtd's numeric id) beats the T10 vendor id.
     const noNaa6 = ds.filter((d) => d.naa !== 6);
-    assert.deepEqual(chooseLuIdentity(noNaa6)?.source, 't10VendorId');
-    assert.equal(chooseLuIdentity(noNaa6)?.id, '1IET 00010001');
+    assert.deepEqual(chooseLuIdentity(noNaa6)?.source, 'naa3');
+    assert.equal(chooseLuIdentity(noNaa6)?.id, '33000000000000001');
+    // T10 vendor id: "1" + the text with udev's whitespace runs as one '_' (tgtd's is "IET" padded to 8, then the id).
+    assert.equal(chooseLuIdentity(ds.filter((d) => d.type !== 'naa'))?.id, '1IET_00010001');
     assert.equal(chooseLuIdentity(ds.filter((d) => d.type !== 'naa' && d.type !== 't10VendorId'), 'SER1')?.id, 'SER1');
     assert.equal(chooseLuIdentity([]), undefined);
     const eui = parseDeviceIdentification(bytes('00 83 00 18 01 02 00 08 00 11 22 33 44 55 66 77 01 03 00 08 52 00 00 00 00 00 00 09'));
     assert.deepEqual(chooseLuIdentity(eui)?.id, '35200000000000009'); // NAA-5 over EUI-64
+    // EUI-64 > T10 vendor id > SCSI name string (LU association), whatever their order on the page.
+    const name = '69 71 6e 2e 32 30 32 35 2d 30 31 2e 74 3a 6c 75 31 00 00 00'; // "iqn.2025-01.t:lu1" + NULs
+    const page = (...ds: string[]) => {
+      const body = bytes(ds.join(' '));
+      return Buffer.concat([bytes(`00 83 00 ${body.length.toString(16).padStart(2, '0')}`), body]);
+    };
+    const sname = `03 08 00 14 ${name}`;
+    const t10 = '02 01 00 0c 41 43 4d 45 20 20 20 20 78 2f 31 20'; // "ACME    x/1 "
+    const eui64 = '01 02 00 08 00 11 22 33 44 55 66 77';
+    assert.equal(chooseLuIdentity(parseDeviceIdentification(page(sname, t10, eui64)))?.id, '20011223344556677');
+    assert.equal(chooseLuIdentity(parseDeviceIdentification(page(sname, t10)))?.id, '1ACME_x_1');
+    assert.deepEqual(chooseLuIdentity(parseDeviceIdentification(page(sname)), 'SER1')?.id, '8iqn.2025-01.t:lu1');
+    // Two "other" NAAs: the first on the page wins, as in scsi_id.
+    const naa2 = '01 03 00 08 20 00 00 00 00 00 00 02';
+    const naa3 = '01 03 00 08 30 00 00 00 00 00 00 03';
+    assert.equal(chooseLuIdentity(parseDeviceIdentification(page(naa3, naa2)))?.id, '33000000000000003');
+    assert.equal(chooseLuIdentity(parseDeviceIdentification(page(naa2, naa3)))?.id, '32000000000000002');
   });
 
   it('VPD 0xB0 block limits', () => {

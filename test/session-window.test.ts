@@ -34,6 +34,9 @@ describe('session: command window and URL', () => {
     assert.throws(() => parseIscsiUrl('iscsi://host:70000/iqn.x/1'), /port/);
     assert.deepEqual(parsePathSpec('10.0.0.5@eth1'), { sourceAddress: '10.0.0.5', device: 'eth1' });
     assert.deepEqual(parsePathSpec('@eth2'), { device: 'eth2' });
+    assert.deepEqual(parsePathSpec('10.0.0.5@eth1=10.0.1.9:3261'), { sourceAddress: '10.0.0.5', device: 'eth1', portal: { host: '10.0.1.9', port: 3261 } });
+    assert.deepEqual(parsePathSpec('=[fd00::9]'), { portal: { host: 'fd00::9', port: 3260 } });
+    assert.throws(() => parsePathSpec('10.0.0.5='), IscsiUrlError);
     assert.throws(() => parsePathSpec('10.0.0.5@'), IscsiUrlError);
   });
 });

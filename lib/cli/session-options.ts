@@ -24,13 +24,14 @@ export interface SessionFlags {
 
 export function addSessionOptions(command: Command): Command {
   return command
-    .option('--path <ADDRESS[@DEVICE]>', 'source address and/or device of a path (repeat for each path)', (v: string, all: string[] = []) => [...all, v])
+    .option('--path <[ADDRESS][@DEVICE][=PORTAL]>', 'a path: source address and/or device, and its own portal (host[:port]) if not the URL\'s (repeat for each path)', (v: string, all: string[] = []) => [...all, v])
     .option('--chap-user <user>', 'CHAP user (or user@ / user%secret@ in the URL)')
     .option('--chap-secret <secret>', 'CHAP secret (visible to other users in process listings: prefer the file or the environment)')
     .option('--chap-secret-file <file>', 'read the CHAP secret from this file (one line)')
     .option('--mutual-user <user>', 'mutual CHAP: the name the target must answer with')
     .option('--mutual-secret <secret>', 'mutual CHAP: the target secret (default $ISCSI_MPIO_MUTUAL_SECRET)')
-    .option('--digests', 'ask for CRC32C header and data digests')
+    .option('--digests', 'require CRC32C header and data digests (default: offer CRC32C, accept None)')
+    .option('--no-digests', 'refuse digests (offer None only)')
     .option('--timeout <duration>', 'command timeout: 500ms, 30s, 1m, or plain milliseconds', '30000');
 }
 

@@ -154,6 +154,24 @@ export function respondToOffer(def: KeyDefinition, offered: string, local: strin
 }
 
 /**
+ * What the initiator offers for one digest key: CRC32C only when asked for (`true`), None only when refused
+ * (`false`), and, when the user said neither, CRC32C with None as the fallback, so a target that wants digests
+ * gets them and one that does not still logs in.
+ */
+export function digestOffer(want: boolean | undefined): Digest[] {
+  return want === undefined ? ['CRC32C', 'None'] : want ? ['CRC32C'] : ['None'];
+}
+
+/**
+ * The target accepts none of the digests we offered: falling back to the default (None) would run the session with
+ * a digest one side refused, so the login ends here, naming the key and the setting that would work.
+ */
+function digestRejected(key: string, offered: string, answer: string): NegotiationError {
+  const fix = offered.includes('CRC32C') ? 'turn digests off (--no-digests, digests: false)' : 'turn digests on (--digests, digests: true)';
+  return new NegotiationError(key, offered, `the target accepts none of these (it answered ${answer}); ${fix}`);
+}
+
+/**
  * Checks the peer's answer to our offer (RFC 7143 §6.2) and returns the resulting value (undefined = the key
  * keeps its default). Throws NegotiationError naming key and value when the answer breaks the key's rule.
  */
@@ -275,6 +293,9 @@ export class Negotiation {
       if (def.type === 'declarative') {
         this.receiveDeclaration(def, value);
       } else if (this.pending.has(name)) {
+        const offered = this.pending.get(name)!;
+        // Reject, or (tgtd) its own setting in place of one of ours: either way it takes none of our digests.
+        if ((name === 'HeaderDigest' || name === 'DataDigest') && (value === 'Reject' || !splitList(offered).includes(value))) throw digestRejected(name, offered, value);
         this.results.set(name, checkAnswer(def, this.pending.get(name)!, value));
         this.pending.delete(name);
       } else {

@@ -1,5 +1,7 @@
-// VPD page 0x83 device identification (SPC-4 §7.8.6) and the choice of one LU identity per device,
-// ranked as multipath-tools does (protocol.md §0 item 8, §4.3) so two paths to one LU match.
+// VPD page 0x83 device identification (SPC-4 §7.8.6) and the choice of one LU identity per device, ranked and
+// spelled as the WWID `multipath -ll` shows: multipath-tools takes udev's ID_SERIAL by default (uid_attribute),
+// which scsi_id builds from page 0x83 in the order NAA (IEEE Registered Extended, IEEE Registered, then any other
+// in page order), EUI-64, T10 vendor ID; we add the SCSI name string after those, then the page 0x80 serial.
 import { ScsiParseError } from './errors';
 import { VpdPage } from './opcodes';
 import { vpdPayload } from './vpd';
@@ -75,39 +77,49 @@ export type LuIdentitySource = 'naa6' | 'naa5' | 'naa2' | 'eui64' | 'scsiName' |
 
 export interface LuIdentity {
   /**
-   * The WWID in the form udev/multipath-tools print: "3" + hex for NAA, "2" + hex for EUI-64, "8" + name for
-   * SCSI name strings, "1" + text for T10 vendor ids, or the bare serial number as the last resort.
+   * The WWID in the form udev/multipath-tools print: "3" + hex for NAA, "2" + hex for EUI-64, "1" + text for T10
+   * vendor ids (whitespace runs as '_'), "8" + name for SCSI name strings, or the bare serial as the last resort.
    */
   id: string;
   source: LuIdentitySource;
   designator?: Designator;
 }
 
+/** Higher wins; equal scores go to the designator listed first (scsi_id's "any other NAA, in page order"). */
 function rank(d: Designator): { score: number; source: LuIdentitySource } | undefined {
   if (d.association !== 'logicalUnit') return undefined;
   switch (d.type) {
     case 'naa':
-      if (d.naa === 6 && d.raw.length === 16) return { score: 8, source: 'naa6' };
-      if (d.naa === 5 && d.raw.length === 8) return { score: 7, source: 'naa5' };
-      if (d.naa === 2 && d.raw.length === 8) return { score: 6, source: 'naa2' };
-      if (d.naa === 3 && d.raw.length === 8) return { score: 1, source: 'naa3' };
+      if (d.naa === 6 && d.raw.length === 16) return { score: 7, source: 'naa6' };
+      if (d.naa === 5 && d.raw.length === 8) return { score: 6, source: 'naa5' };
+      if (d.naa === 2 && d.raw.length === 8) return { score: 5, source: 'naa2' };
+      if (d.naa === 3 && d.raw.length === 8) return { score: 5, source: 'naa3' };
       return undefined;
     case 'eui64':
       return [8, 12, 16].includes(d.raw.length) ? { score: 4, source: 'eui64' } : undefined;
-    case 'scsiName':
-      return /^(eui\.|naa\.|iqn\.)/i.test(d.value) ? { score: 3, source: 'scsiName' } : undefined;
     case 't10VendorId':
-      return d.raw.length >= 8 ? { score: 2, source: 't10VendorId' } : undefined;
+      return d.raw.length >= 8 ? { score: 3, source: 't10VendorId' } : undefined;
+    case 'scsiName':
+      return /^(eui\.|naa\.|iqn\.)/i.test(d.value) ? { score: 2, source: 'scsiName' } : undefined;
     default:
       return undefined;
   }
 }
 
+/**
+ * udev's ID_SERIAL spelling of text (scsi_id --export): outer whitespace dropped, each inner run of it one '_',
+ * and every other character outside udev's safe set (ASCII letters, digits, `#+-.:=@_`, non-ASCII) a '_'.
+ */
+function udevSafe(text: string): string {
+  return text.trim().replace(/\s+/g, '_').replace(/[^0-9A-Za-z#+\-.:=@_\u0080-\uffff]/g, '_');
+}
+
+/** scsi_id's form: the designator type as one hex digit, then the bytes in hex (binary) or the text (ASCII). */
 function wwid(d: Designator, source: LuIdentitySource): string {
   switch (source) {
     case 'eui64': return `2${d.hex}`;
-    case 'scsiName': return `8${d.value}`;
-    case 't10VendorId': return `1${d.value.replace(/\s+/g, ' ')}`;
+    case 'scsiName': return `8${udevSafe(d.value)}`;
+    case 't10VendorId': return `1${udevSafe(d.value)}`;
     default: return `3${d.hex}`;
   }
 }

@@ -2,7 +2,7 @@
 // the answer gathered over as many Text Responses as the target needs (C bit + Target Transfer Tag), logout.
 import type { ChapInitiatorOptions } from '../protocol/chap';
 import { parseSendTargets, type DiscoveredTarget } from '../protocol/discovery-text';
-import type { OperationalValues } from '../protocol/negotiation';
+import { digestOffer, type OperationalValues } from '../protocol/negotiation';
 import { encodeText, TextAssembler } from '../protocol/text';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
@@ -18,6 +18,8 @@ export interface DiscoveryOptions {
   chap?: ChapInitiatorOptions;
   timeoutMs?: number;
   maxRedirects?: number;
+  /** CRC32C digests: required (true), refused (false), preferred (unset). */
+  digests?: boolean;
   /** Operational wishes for the discovery login (e.g. a smaller MaxRecvDataSegmentLength). */
   operational?: Partial<OperationalValues>;
   /** Told of what went wrong without spoiling the answer (a Logout Request left unanswered: ELOGOUTUNANSWERED). */
@@ -36,6 +38,7 @@ export async function sendTargets(options: DiscoveryOptions): Promise<Discovered
     initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, chap: options.chap, timeoutMs,
     portal: options.portal, sourceAddress: options.sourceAddress, device: options.device, connectTimeoutMs: timeoutMs,
     maxRedirects: options.maxRedirects ?? 8, operational: options.operational,
+    digests: { header: digestOffer(options.digests), data: digestOffer(options.digests) },
   });
   // Immediate PDUs carry the login's CmdSN without advancing it.
   const { cmdSN, parameters: p } = login;

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ChapInitiatorOptions } from '../protocol/chap';
 import { formatIsid } from '../protocol/isid';
-import type { Digest, NegotiatedParameters, OperationalValues } from '../protocol/negotiation';
+import { digestOffer, type NegotiatedParameters, type OperationalValues } from '../protocol/negotiation';
 import type { ScsiCdb } from '../scsi/commands';
 import type { AsyncMessage, TargetPdu } from '../wire/bhs';
 import type { PduConnection } from '../wire/connection';
@@ -47,7 +47,7 @@ export interface SessionOptions {
   chap?: ChapInitiatorOptions;
   /** Operational wishes; unset fields take INITIATOR_DEFAULTS. */
   operational?: Partial<OperationalValues>;
-  /** Ask for CRC32C header and data digests. */
+  /** CRC32C header and data digests: `true` requires them, `false` refuses them, unset prefers them (digestOffer). */
   digests?: boolean | { header: boolean; data: boolean };
   connectTimeoutMs?: number;
   loginTimeoutMs?: number;
@@ -269,13 +269,12 @@ export class Session extends EventEmitter {
 
   private async establish(): Promise<void> {
     const digests = this.o.digests;
-    const header = digests === true || (typeof digests === 'object' && digests.header);
-    const data = digests === true || (typeof digests === 'object' && digests.data);
-    const crc32c: Digest[] = ['CRC32C', 'None']; // preferred, but the target may decline
+    const header = digestOffer(typeof digests === 'object' ? digests.header : digests);
+    const data = digestOffer(typeof digests === 'object' ? digests.data : digests);
     const login = await loginWithRedirects({
       initiatorName: this.o.initiatorName, initiatorAlias: this.o.initiatorAlias, targetName: this.o.targetName,
       sessionType: 'Normal', isid: this.o.isid, tsih: 0, cmdSN: this.cmdSNSeed, chap: this.o.chap,
-      operational: this.o.operational, digests: { header: header ? crc32c : undefined, data: data ? crc32c : undefined },
+      operational: this.o.operational, digests: { header, data },
       timeoutMs: this.o.loginTimeoutMs, portal: this.home, sourceAddress: this.o.sourceAddress, device: this.o.device,
       connectTimeoutMs: this.o.connectTimeoutMs, maxRedirects: this.o.maxRedirects, signal: this.closing.signal,
     });

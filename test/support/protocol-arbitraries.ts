@@ -70,6 +70,12 @@ export const keySet: fc.Arbitrary<TextPair[]> = fc.uniqueArray(
 ).chain((keys) => (keys.length === 0 ? fc.constant([] as TextPair[]) : fc.tuple(...keys.map((k) => valueFor(k).map((v): TextPair => [k, v])))));
 
 /** What RFC 7143 §13 says the outcome is, computed from both sides' settings without the negotiation engine. */
+/** The digest keys for which the initiator offers nothing the target accepts: the initiator ends the login. */
+export function digestClashes(i: OperationalValues, t: OperationalValues): string[] {
+  const none = (offer: string[], supported: string[]) => !offer.some((d) => supported.includes(d));
+  return [none(i.headerDigest, t.headerDigest) && 'HeaderDigest', none(i.dataDigest, t.dataDigest) && 'DataDigest'].filter((k): k is string => !!k);
+}
+
 export function expectedParameters(i: OperationalValues, t: OperationalValues, discovery: boolean): Omit<NegotiatedParameters, 'targetPortalGroupTag' | 'targetAlias' | 'initiatorAlias'> {
   const pick = (offer: string[], supported: string[]) => (offer.find((d) => supported.includes(d)) ?? 'None') as 'None' | 'CRC32C';
   const d = RFC_DEFAULTS;
