@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { Initiator } from '../lib/initiator';
 import { ConnectError, ProtocolError } from '../lib/wire/errors';
 import { NegotiationError, TextFormatError } from '../lib/protocol/errors';
-import { PathError, RedirectLoopError, SessionProtocolError } from '../lib/session/errors';
+import { PathError, RedirectLoopError, SessionProtocolError, ShortReadError } from '../lib/session/errors';
+import { LunDevice } from '../lib/session/lun-device';
 import type { Session } from '../lib/session/session';
 import { readCommand, writeCommand } from '../lib/scsi/commands';
 import { type BhsInit, encodeBhs } from '../lib/wire/bhs';
@@ -145,6 +146,28 @@ describe('initiator against a hostile target', function () {
     await failsWith(r.done, 500, connectionLostFor('EDATASN'));
     r.check();
   });
+
+  for (const [what, underflow] of [['claims the missing half as an underflow residual', true], ['says nothing of the missing half', false]] as const) {
+    it(`a READ answered GOOD with half its data (the target ${what}): the read fails, ESHORTREAD, nothing claimed as data`, async () => {
+      const t = await hostile({
+        script: async (peer) => {
+          const command = await peer.serveUntil(isRead);
+          const half = command.bhs.expectedDataTransferLength / 2;
+          const { lba } = ioRange(command.bhs.cdb)!;
+          peer.dataIn(command, { dataSN: 0, bufferOffset: 0, hasStatus: true, final: true, underflow, residualCount: underflow ? half : 0 },
+            pattern(lba * BLOCK_SIZE, half));
+          await peer.serveForever();
+        },
+      });
+      const lu = new LunDevice(await open(t), 0);
+      const g = guarded(16 * BLOCK_SIZE);
+      let resolved = false;
+      await failsWith(lu.read(0, 16, g.buffer).then((b) => { resolved = true; return b; }), 1000,
+        (e) => e instanceof ShortReadError && e.expected === 16 * BLOCK_SIZE && e.received === 8 * BLOCK_SIZE);
+      assert.equal(resolved, false, 'the caller never got the buffer as data');
+      g.check();
+    });
+  }
 
   it('out-of-order Data-In (DataSN in order, offsets not): the read fails, EBUFFEROFFSET', async () => {
     const t = await hostile({ script: dataInPlan([[0, 0], [1, 2], [2, 1], [3, 3]]) });

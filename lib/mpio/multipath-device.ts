@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { DataDirection } from '../scsi/commands';
 import { targetPortOf } from '../scsi/designators';
 import { ScsiError } from '../scsi/scsi-error';
-import { PathError, SessionArgumentError } from '../session/errors';
+import { PathError, SessionArgumentError, ShortReadError } from '../session/errors';
 import { LunDevice, type DeviceCapacity, type DeviceIdentity } from '../session/lun-device';
 import type { LunEntry } from '../scsi/report-luns';
 import type { ReportTargetPortGroups } from '../scsi/alua';
@@ -59,7 +59,16 @@ const GONE: ReadonlySet<SessionState> = new Set(['recovering', 'failed', 'closed
 
 /** A path error says nothing about the LU: the I/O can go down another path. */
 function isPathFailure(error: unknown): error is Error {
-  return error instanceof PathError || (error instanceof ScsiError && error.kind === 'pathError');
+  return error instanceof PathError || (error instanceof ScsiError && error.kind === 'pathError') || error instanceof ShortReadError;
+}
+
+/**
+ * Re-driven without failing the path: a command a task management function aborted (a LUN RESET from any
+ * initiator, our own fence included), and a read the target ended GOOD without all its data (seen from tgtd around
+ * a LUN RESET): re-reading is harmless, and a path that keeps doing it runs out of re-drive attempts.
+ */
+function leavesPathUp(error: unknown): boolean {
+  return (error instanceof PathError && error.code === 'EABORTED') || error instanceof ShortReadError;
 }
 
 export class MultipathDevice extends LunDevice {
@@ -308,7 +317,7 @@ export class MultipathDevice extends LunDevice {
     if (!pathFailure) return false;
     // A command aborted by a task management function (a LUN RESET from any initiator) says nothing about
     // the path: re-drive it without failing the path.
-    if (!(error instanceof PathError && error.code === 'EABORTED')) this.failPath(path, error);
+    if (!leavesPathUp(error)) this.failPath(path, error);
     return true;
   }
 
