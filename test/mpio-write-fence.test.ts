@@ -40,7 +40,7 @@ describe('mpio: write fence', () => {
     dead.usable = false;
     const paths = [dead, working] as unknown as Path[];
     const warnings: Error[] = [];
-    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => true, warn: (e) => warnings.push(e) }, 5000, 0);
+    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => true, warn: (e) => warnings.push(e) }, 5000);
     let released = false;
     const held = fence.wait(paths[0], indeterminate(3)).then(() => { released = true; });
     await tick();
@@ -58,28 +58,12 @@ describe('mpio: write fence', () => {
     fence.close();
   });
 
-  it('sends the reset only after the quiet period, when segments of the dead connection still in the network have arrived', async () => {
-    const dead = new FakePath(0);
-    const working = new FakePath(1);
-    dead.usable = false;
-    const paths = [dead, working] as unknown as Path[];
-    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => true, warn: () => undefined }, 5000, 200);
-    const held = fence.wait(paths[0], indeterminate(1));
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(working.resets.length, 0, 'no reset while the network may still deliver the old connection\'s segments');
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(working.resets.length, 1, 'the reset once the quiet period is over');
-    working.resets[0](0);
-    await held;
-    fence.close();
-  });
-
   it('a write held while a reset is already on its way waits for the next reset', async () => {
     const dead = new FakePath(0);
     const working = new FakePath(1);
     dead.usable = false;
     const paths = [dead, working] as unknown as Path[];
-    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => true, warn: () => undefined }, 5000, 0);
+    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => true, warn: () => undefined }, 5000);
     const order: string[] = [];
     const first = fence.wait(paths[0], indeterminate(1)).then(() => order.push('first'));
     await tick();
@@ -101,7 +85,7 @@ describe('mpio: write fence', () => {
     only.usable = false;
     const paths = [only] as unknown as Path[];
     let recoverable = true;
-    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => recoverable, warn: () => undefined }, 5000, 0);
+    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => recoverable, warn: () => undefined }, 5000);
     const held = fence.wait(paths[0], indeterminate(7));
     await tick();
     only.fencedGenerations.add(7);
@@ -119,7 +103,7 @@ describe('mpio: write fence', () => {
   it('fails a write as unknown when nothing fences it in time, and on close', async () => {
     const only = new FakePath(0);
     only.usable = false;
-    const fence = new WriteFence({ lun: 1, workingPaths: () => [], canRecover: () => true, warn: () => undefined }, 100, 0);
+    const fence = new WriteFence({ lun: 1, workingPaths: () => [], canRecover: () => true, warn: () => undefined }, 100);
     await assert.rejects(fence.wait(only as unknown as Path, indeterminate(1)), (e) => e instanceof NoPathError && /outcome is unknown/.test(e.message));
     const pending = fence.wait(only as unknown as Path, indeterminate(2));
     fence.close();

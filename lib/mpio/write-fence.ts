@@ -31,8 +31,6 @@ interface Held {
   generation: number;
   /** Held before this reset was sent: a later successful reset covers it. */
   since: number;
-  /** When it was held (performance.now()): a reset covers it only once the network had `quietMs` to drain. */
-  heldAt: number;
   resume(): void;
   fail(error: Error): void;
   /** The path's error, given back when nothing can fence the write. */
@@ -65,15 +63,9 @@ export class WriteFence {
   private closed = false;
   private sequence = 0;
   private retryTimer?: NodeJS.Timeout;
-  private quietTimer?: NodeJS.Timeout;
   readonly stats: FenceStats = { held: 0, resets: 0, byReinstatement: 0, byReset: 0, unfenced: 0 };
 
-  /**
-   * `quietMs`: how long after a write is held before a reset may cover it. Segments of the dead connection already
-   * past the socket (in a NIC or switch queue, a shaper's backlog) still reach the target after our RST; a reset
-   * they overtake would not abort the command they complete. A reset sent once they have drained does.
-   */
-  constructor(private readonly host: FenceHost, private readonly timeoutMs: number, private readonly quietMs = 250) {}
+  constructor(private readonly host: FenceHost, private readonly timeoutMs: number) {}
 
   /** Resolves once the write that failed on `path` with `error` can no longer execute; rejects if that is not shown in time. */
   wait(path: Path, error: PathError & { indeterminate: { generation: number } }): Promise<void> {
@@ -86,7 +78,7 @@ export class WriteFence {
     return new Promise<void>((resolve, reject) => {
       const started = performance.now();
       const entry: Held = {
-        path, generation, since: ++this.sequence, heldAt: performance.now(), resume: resolve, fail: reject, error,
+        path, generation, since: ++this.sequence, resume: resolve, fail: reject, error,
         timer: setTimeout(() => {
           this.held.delete(entry);
           this.stats.unfenced++;
@@ -120,7 +112,6 @@ export class WriteFence {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    clearTimeout(this.quietTimer);
     for (const entry of [...this.held]) {
       this.held.delete(entry);
       clearTimeout(entry.timer);
@@ -138,14 +129,6 @@ export class WriteFence {
   private kick(): void {
     if (this.closed || this.held.size === 0) return;
     if (this.resetting) { this.again = true; return; }
-    // Only writes held for the quiet period: the youngest waits, and a timer brings it back here.
-    const now = performance.now();
-    const youngest = Math.max(...[...this.held].map((e) => e.heldAt));
-    if (now - youngest < this.quietMs) {
-      clearTimeout(this.quietTimer);
-      this.quietTimer = setTimeout(() => this.kick(), this.quietMs - (now - youngest));
-      return;
-    }
     // Any working path will do, the failed one too once it is back on a new connection: the reset reaches the LU,
     // and the old connection was reset before its writes were handed here.
     const via = this.host.workingPaths()[0];
