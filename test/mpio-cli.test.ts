@@ -1,27 +1,13 @@
 // The CLI over the multipath device: `inquiry` with two --path flags through the group portal prints one device
 // with two paths on different member ports (DESIGN.md JSON); `write`/`read` move the same bytes over both paths.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { Target } from '../lib/target/target';
+import { runCli } from './support/cli';
 
 const NET = `127.${150 + (process.pid % 40)}.${((process.pid >> 3) + 1) % 250}`;
-const MAIN = path.join(__dirname, '..', 'lib', 'cli', 'main.ts');
-const TSX = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
-
-function cli(args: string[], input?: Buffer): Promise<{ stdout: Buffer; stderr: string; code: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr, code: code ?? -1 }));
-    child.stdin.end(input ?? Buffer.alloc(0));
-  });
-}
+/** The CLI from sources in a child process (test/support/cli.ts). */
+const cli = (args: string[], input?: Buffer) => runCli(args, { input });
 
 describe('mpio: CLI inquiry/read/write over several paths', function () {
   this.timeout(60_000);
