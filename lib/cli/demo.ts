@@ -7,7 +7,8 @@ import { startNetnsTopology } from '../demo/netns-topology';
 import { formatStep, formatSummary } from '../demo/text-output';
 import type { DemoTopology } from '../demo/topology';
 import { runWalkthrough } from '../demo/walkthrough';
-import { EXIT, usageError } from './exit-codes';
+import { EXIT } from './exit-codes';
+import { UsageError } from './usage-error';
 import { printResult } from './output';
 
 interface DemoFlags { json?: boolean; netns?: boolean; time: string }
@@ -24,7 +25,7 @@ export function registerDemo(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (flags: DemoFlags) => {
       const seconds = Number(flags.time);
-      if (!(seconds > 0 && seconds <= 60)) throw usageError(`--time ${flags.time}: use 0..60 seconds`);
+      if (!(seconds > 0 && seconds <= 60)) throw new UsageError(`--time ${flags.time}: use 0..60 seconds`);
       const json = !!flags.json;
       const topology = await topologyFor(flags);
       // Ctrl-C: take the array (and any namespaces) down before exiting.

@@ -15,7 +15,6 @@ import { PathError, RedirectLoopError, SessionArgumentError, ShortReadError } fr
 import { IscsiUrlError } from '../url';
 import { BhsError } from '../wire/bhs';
 import { ConnectError } from '../wire/errors';
-import { UsageError } from './usage-error';
 
 export const EXIT = {
   /** Done. */
@@ -57,10 +56,6 @@ Exit status:
   41   no path: every path stayed down longer than --down-wait
   141  stdout closed by its reader (| head), without a message`;
 
-/** A bad flag or argument caught by the CLI itself. */
-export function usageError(message: string): Error {
-  return new UsageError(message);
-}
 interface WithCode { code?: unknown; cause?: unknown }
 
 /** Codes the CLI's own argument checks use (usage-error.ts, units.ts, url.ts). */
