@@ -18,6 +18,7 @@ import { PathChecker } from './path-checker';
 import type { PathSelector, PolicyName } from './path-selector';
 import { createPolicy } from './policies';
 import { needsFence, WriteFence, type FenceStats } from './write-fence';
+import type { NbdListen, NbdServer } from '../nbd/server';
 
 export interface MultipathOptions {
   /** Default `failover` (one active path, the others standby), as the classic MSDSM setup starts. */
@@ -193,6 +194,16 @@ export class MultipathDevice extends LunDevice {
     this.selector = next;
     this.events.emit('policy', { policy: next.name, options: next.options, previous } satisfies PolicyEvent);
     this.refresh();
+  }
+
+  /**
+   * Exports this device over NBD on a Unix socket or a TCP address, so another process (qemu, fio, nbdcopy, the
+   * kernel's nbd client) can use it. Close the server before the device. Loaded on first use: the NBD server sits
+   * above this layer.
+   */
+  async serveNbd(where: NbdListen, options: { name?: string } = {}): Promise<NbdServer> {
+    const { serveDeviceNbd } = await import('../nbd/serve-device.js');
+    return serveDeviceNbd(this, where, options);
   }
 
   /** Stops the checker and logs every path out (bounded); waiting I/O fails with NoPathError. */
