@@ -68,6 +68,8 @@ export interface SessionRequest {
   logoutTimeoutMs?: number;
   maxRedirects?: number;
   reconnect?: boolean;
+  /** Mixed into every path's ISID (IsidPathKey.seed): a persistent node's own, so its ISIDs survive restarts. */
+  isidSeed?: string;
 }
 
 export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId'> {
@@ -165,7 +167,10 @@ export class Initiator {
 
   private isidKey(request: SessionRequest): IsidPathKey {
     const { sourceAddress, device } = request.path ?? {};
-    return { initiatorName: this.name, targetName: request.target, portal: formatPortal(toPortal(request.path?.portal ?? request.portal)), sourceAddress, device };
+    return {
+      initiatorName: this.name, targetName: request.target, portal: formatPortal(toPortal(request.path?.portal ?? request.portal)), sourceAddress, device,
+      seed: request.isidSeed,
+    };
   }
 
   private sessionOptions(request: SessionRequest, isid: Buffer): SessionOptions {

@@ -13,6 +13,7 @@ import { ScsiArgumentError, ScsiParseError } from '../scsi/errors';
 import { ScsiError } from '../scsi/scsi-error';
 import { PathError, RedirectLoopError, SessionArgumentError, ShortReadError } from '../session/errors';
 import { IscsiUrlError } from '../url';
+import { NodeRecordError } from '../service/node-records';
 import { BhsError } from '../wire/bhs';
 import { ConnectError } from '../wire/errors';
 
@@ -87,6 +88,8 @@ function exitCodeOfOne(e: Error): number | undefined {
     return classes.size === 1 ? [...classes][0] : EXIT.noPath;
   }
   if (e instanceof ShortReadError) return EXIT.scsi;
+  // A record that is broken, foreign, missing or already there; the service not running or refusing the request.
+  if (e instanceof NodeRecordError && code !== 'EACCES') return EXIT.failure;
   if (code === 'EACCES' || code === 'EPERM') return EXIT.access;
   if (e instanceof AuthenticationError) return EXIT.authentication;
   if (e instanceof LoginError) return e.reason === 'authentication-failed' || e.reason === 'authorization-failure' ? EXIT.authentication : EXIT.login;

@@ -9,6 +9,9 @@ import { registerNetstat } from './netstat';
 import { registerNics } from './nics';
 import { registerTarget } from './target';
 import { registerDemo } from './demo';
+import { registerNode, registerPolicy } from './node';
+import { registerServe } from './serve';
+import { registerStatus } from './status';
 import { EXIT_CODES_HELP } from './exit-codes';
 import { guardStdout, reportError, reportUnfinished } from './output';
 import { packageVersion } from '../package-root';
@@ -24,7 +27,7 @@ const program = new Command('iscsi-mpio')
   .configureOutput({ outputError: (text, write) => write(`iscsi-mpio: ${text.replace(/^error: /, '')}`) })
   .exitOverride();
 
-for (const register of [registerDiscover, registerInquiry, registerReadWrite, registerBench, registerNetstat, registerNics, registerTarget, registerDemo]) {
+for (const register of [registerDiscover, registerInquiry, registerReadWrite, registerBench, registerNetstat, registerNics, registerTarget, registerDemo, registerNode, registerServe, registerStatus, registerPolicy]) {
   register(program);
 }
 for (const command of program.commands) command.addHelpText('after', EXIT_CODES_HELP);

@@ -19,6 +19,7 @@ import type { PathSelector, PolicyName } from './path-selector';
 import { createPolicy } from './policies';
 import { needsFence, WriteFence, type FenceStats } from './write-fence';
 import type { NbdListen, NbdServer } from '../nbd/server';
+import type { Registry } from 'prom-client';
 
 export interface MultipathOptions {
   /** Default `failover` (one active path, the others standby), as the classic MSDSM setup starts. */
@@ -160,6 +161,10 @@ export class MultipathDevice extends LunDevice {
   /** The LU identity (VPD 0x83 designator, else serial) the paths were grouped by. */
   get id(): string | undefined { return this.identityValue.identity?.id; }
 
+  /** The INQUIRY data and capacity read when the device opened (no I/O: a status view can read them freely). */
+  get knownIdentity(): DeviceIdentity { return this.identityValue; }
+  get knownCapacity(): DeviceCapacity { return this.capacityValue; }
+
   override capacity(): Promise<DeviceCapacity> { return Promise.resolve(this.capacityValue); }
   override inquiry(): Promise<DeviceIdentity> { return Promise.resolve(this.identityValue); }
 
@@ -204,6 +209,17 @@ export class MultipathDevice extends LunDevice {
   async serveNbd(where: NbdListen, options: { name?: string } = {}): Promise<NbdServer> {
     const { serveDeviceNbd } = await import('../nbd/serve-device.js');
     return serveDeviceNbd(this, where, options);
+  }
+
+  /**
+   * This device's Prometheus series (the ones `serve --metrics` publishes, labelled device=`name`, default the LU
+   * id) in `registry` (default a new one). Loaded on first use, like serveNbd().
+   */
+  async metrics(options: { registry?: Registry; name?: string } = {}): Promise<Registry> {
+    const { MpioMetrics } = await import('../service/metrics.js');
+    const m = new MpioMetrics(options.registry);
+    await m.add(options.name ?? this.id ?? 'lu', this);
+    return m.registry;
   }
 
   /** Stops the checker and logs every path out (bounded); waiting I/O fails with NoPathError. */

@@ -38,6 +38,18 @@ export class NbdServer {
 
   get exports(): readonly NbdExport[] { return this.exportList; }
 
+  /** Offers one more export (or replaces the one of that name) to clients that connect from now on. */
+  addExport(e: NbdExport): void {
+    this.removeExport(e.name);
+    this.exportList.push(e);
+  }
+
+  /** Stops offering an export; connections already using it go on until they end. */
+  removeExport(name: string): void {
+    const i = this.exportList.findIndex((e) => e.name === name);
+    if (i >= 0) this.exportList.splice(i, 1);
+  }
+
   /** Where it listens, with the TCP port the kernel chose when asked for port 0. */
   get address(): NbdListen | undefined {
     if (!this.listening) return undefined;

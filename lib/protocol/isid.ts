@@ -20,6 +20,11 @@ export interface IsidPathKey {
   sourceAddress?: string;
   /** Network device the path binds to. */
   device?: string;
+  /**
+   * A value recorded with a persistent node (lib/service/node-records.ts), so two nodes over the same paths to one
+   * target keep distinct ISIDs whichever starts first. Unset for ad-hoc sessions (their ISIDs stay as before).
+   */
+  seed?: string;
 }
 
 /**
@@ -27,7 +32,8 @@ export interface IsidPathKey {
  * bump it deterministically for the later path so the choice stays stable.
  */
 export function deriveIsid(key: IsidPathKey, salt = 0): Buffer {
-  const material = JSON.stringify([key.initiatorName, key.targetName ?? '', key.portal, key.sourceAddress ?? '', key.device ?? '', salt]);
+  const fields = [key.initiatorName, key.targetName ?? '', key.portal, key.sourceAddress ?? '', key.device ?? '', salt];
+  const material = JSON.stringify(key.seed === undefined ? fields : [...fields, key.seed]);
   const hash = createHash('sha256').update(material).digest();
   const isid = Buffer.alloc(ISID_LENGTH);
   isid[0] = 0x80; // T = 10b (Random), A = 0 (reserved)
