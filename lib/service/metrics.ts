@@ -80,6 +80,8 @@ export class MpioMetrics {
     this.devices.set(name, { device, size: blocks * blockSize, vendor: identity.vendor.trim(), product: identity.product.trim() });
     for (const p of device.paths) {
       const labels = { device: name, path: String(p.id) };
+      // Published from the start (all zero), so a scrape before the first I/O already shows every series.
+      for (const direction of ['read', 'write', 'other']) this.latency.zero({ ...labels, direction });
       // Per-direction children resolved once, so an observation is one call.
       const read = this.latency.labels({ ...labels, direction: 'read' });
       const write = this.latency.labels({ ...labels, direction: 'write' });
