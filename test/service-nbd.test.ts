@@ -217,6 +217,32 @@ describe('service: serve over NBD against the embedded target', function () {
     assert.equal(info.out.trim(), String(LU_BYTES));
   });
 
+  it('SIGHUP rereads the records: a new automatic node comes up (its own ISIDs on the same paths), a removed one goes', async () => {
+    const [m0] = target!.members;
+    const add = await iscsiMpio(['node', 'add', `iscsi://${m0.address}:${m0.port}/${IQN}/1`, '--name', 'second', '--path', `${NET}.11`, '--config', dir]);
+    assert.equal(add.code, 0, add.out);
+    const waitFor = async (what: string, ok: (s: ServiceStatus) => boolean) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        if (ok(await status(dir))) return;
+        assert.ok(Date.now() < deadline, what);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
+    serve!.child.kill('SIGHUP');
+    await waitFor('node "second" up after SIGHUP', (s) => s.nodes.find((n) => n.name === 'second')?.state === 'up');
+    // Same source address, same portal, two sessions: the target sees two distinct ISIDs (a shared one would have
+    // reinstated, i.e. logged out, the first node's session).
+    const sessions = target!.sessions();
+    assert.equal(sessions.length, 3);
+    assert.equal(new Set(sessions.map((c) => c.isid)).size, 3, `distinct ISIDs: ${sessions.map((c) => c.isid).join(' ')}`);
+    assert.equal((await runTool('nbdinfo', ['--size', nbdUri(path.join(dir, 'run'), 'second')])).out.trim(), String(LU_BYTES));
+    assert.equal((await iscsiMpio(['node', 'remove', 'second', '--config', dir])).code, 0);
+    serve!.child.kill('SIGHUP');
+    await waitFor('node "second" gone after SIGHUP', (s) => !s.nodes.some((n) => n.name === 'second'));
+    assert.equal(target!.sessions().length, 2);
+  });
+
   it('SIGTERM ends serve with 0 after logging out; restarted, the automatic node is back with its paths', async () => {
     const code = await serve!.stop();
     assert.equal(code, 0, serve!.stderr);
