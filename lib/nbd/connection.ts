@@ -3,6 +3,7 @@
 // from the socket's chunks into the buffer the device sends from (a view of the chunk when it holds it whole);
 // a read's reply goes out as the header and the device's own buffer in one writev (cork/uncork), no copy.
 import type net from 'node:net';
+import { BufferPool } from './buffer-pool';
 import { ByteQueue } from './byte-queue';
 import { CMD, CMD_FLAG, NBD_ERRNO, REQUEST_HEADER_BYTES } from './constants';
 import type { NbdExport } from './export';
@@ -12,6 +13,8 @@ import { decodeRequest, encodeSimpleReply, type NbdRequest } from './requests';
 /** Past this many bytes of requests in flight the socket is paused, so a fast client cannot take all memory. */
 const MAX_INFLIGHT_BYTES = 128 * 1024 * 1024;
 const MAX_INFLIGHT_REQUESTS = 512;
+/** Request buffers kept for reuse per connection (a queue of 32 × 64 KiB needs 2 MiB). */
+const POOL_BYTES = 32 * 1024 * 1024;
 
 export interface ConnectionHooks {
   find(name: string): NbdExport | undefined;
@@ -22,10 +25,11 @@ export interface ConnectionHooks {
 
 export class NbdConnection {
   private readonly queue = new ByteQueue();
+  private readonly pool = new BufferPool(POOL_BYTES);
   private waiting?: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void };
   private exp?: NbdExport;
   /** A write whose header came and whose payload is still arriving. */
-  private pending?: { request: NbdRequest; payload: Buffer; filled: number };
+  private pending?: { request: NbdRequest; payload: Buffer; filled: number; pooled: boolean };
   private inflight = 0;
   private inflightBytes = 0;
   private draining = false;
@@ -96,7 +100,7 @@ export class NbdConnection {
         p.filled += this.queue.fill(p.payload, p.filled, p.payload.length - p.filled);
         if (p.filled < p.payload.length) return;
         this.pending = undefined;
-        this.start(exp, p.request, p.payload);
+        this.start(exp, p.request, p.payload, true);
         continue;
       }
       if (this.queue.length < REQUEST_HEADER_BYTES) return;
@@ -116,7 +120,7 @@ export class NbdConnection {
         if (this.queue.contiguous(request.length)) {
           this.start(exp, request, this.queue.take(request.length));
         } else {
-          this.pending = { request, payload: Buffer.allocUnsafe(request.length), filled: 0 };
+          this.pending = { request, payload: this.pool.take(request.length), filled: 0, pooled: true };
         }
         continue;
       }
@@ -134,22 +138,32 @@ export class NbdConnection {
     this.socket.destroy();
   }
 
-  private start(exp: NbdExport, request: NbdRequest, payload?: Buffer): void {
+  /** `pooled`: the payload is the pool's, to be given back once the device is done with it. */
+  private start(exp: NbdExport, request: NbdRequest, payload?: Buffer, pooled = false): void {
     const bytes = request.type === CMD.READ || request.type === CMD.WRITE ? request.length : 0;
     this.inflight++;
     this.inflightBytes += bytes;
     if (this.inflight >= MAX_INFLIGHT_REQUESTS || this.inflightBytes >= MAX_INFLIGHT_BYTES) this.socket.pause();
     const errno = this.check(exp, request);
-    if (errno !== 0) { this.reply(request, bytes, errno); return; }
+    if (errno !== 0) {
+      if (pooled) this.pool.release(payload!);
+      this.reply(request, bytes, errno);
+      return;
+    }
     const fua = (request.flags & CMD_FLAG.FUA) !== 0;
     const done = (e?: number) => this.reply(request, bytes, e ?? 0);
     switch (request.type) {
       case CMD.READ: {
-        const into = Buffer.allocUnsafe(request.length);
+        const into = this.pool.take(request.length);
         exp.read(request.offset, into, (e) => this.reply(request, bytes, e ?? 0, into));
         return;
       }
-      case CMD.WRITE: exp.write(request.offset, payload!, fua, done); return;
+      case CMD.WRITE:
+        exp.write(request.offset, payload!, fua, (e) => {
+          if (pooled) this.pool.release(payload!);
+          done(e);
+        });
+        return;
       case CMD.FLUSH: exp.flush!(done); return;
       case CMD.WRITE_ZEROES: exp.writeZeroes!(request.offset, request.length, fua, done); return;
       case CMD.TRIM: exp.trim!(request.offset, request.length, done); return;
@@ -181,12 +195,14 @@ export class NbdConnection {
     }
     const header = encodeSimpleReply(request.handle, errno);
     if (data && errno === 0) {
-      // One writev for header and data, straight from the buffer the device read into.
+      // One writev for header and data, straight from the buffer the device read into; the buffer goes back to the
+      // pool once the kernel has it.
       this.socket.cork();
       this.socket.write(header);
-      this.socket.write(data);
+      this.socket.write(data, (error) => { if (!error) this.pool.release(data); });
       this.socket.uncork();
     } else {
+      if (data) this.pool.release(data);
       this.socket.write(header);
     }
     if (this.draining) {
