@@ -62,6 +62,10 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
       }
       const uri = `nbd+unix:///bench?socket=${path.join(dir, 'run', 'bench.nbd')}`;
+      // Bytes each served path carried so far: the NBD runs must use both paths, as the bench does.
+      const pathBytes = async () => (JSON.parse(await cli(['status', '--json', '--config', dir])).nodes[0].device.paths as Array<{ state: string; bytesRead: number; bytesWritten: number }>);
+      const states = (await pathBytes()).map((p) => p.state);
+      if (states.some((s) => s !== 'active')) throw new Error(`the served device's paths are ${states.join(', ')}, not both active`);
       for (let round = 1; round <= rounds; round++) {
         for (const rw of ['write', 'read'] as const) { // write first: reads then come from written pages
           const b = JSON.parse(await cli(['bench', url, ...paths, '--policy', 'round-robin', '--rw', rw, '--bs', '64k', '--qd', '32', '--time', String(seconds), '--json']));
@@ -69,11 +73,12 @@ async function main(): Promise<void> {
           const { stdout } = await run('fio', ['--name=nbd', '--ioengine=nbd', `--uri=${uri}`, `--rw=${rw}`, '--bs=64k', '--iodepth=32', '--size=512M',
             '--time_based', `--runtime=${seconds}`, '--output-format=json'], { maxBuffer: 16 << 20 });
           const job = JSON.parse(stdout.slice(stdout.indexOf('{'))).jobs[0];
+          const split = (await pathBytes()).map((p) => (rw === 'read' ? p.bytesRead : p.bytesWritten));
           if (job.error !== 0) throw new Error(`fio ${rw} failed: error ${job.error}`);
           const nbdMBps = Math.round(job[rw].bw_bytes / 1e5) / 10;
           results[rw].bench.push(benchMBps);
           results[rw].nbd.push(nbdMBps);
-          if (!json) process.stderr.write(`  round ${round} ${rw}: iscsi-mpio bench ${benchMBps} MB/s, fio nbd ${nbdMBps} MB/s\n`);
+          if (!json) process.stderr.write(`  round ${round} ${rw}: iscsi-mpio bench ${benchMBps} MB/s, fio nbd ${nbdMBps} MB/s (served paths so far: ${split.map((b) => `${Math.round(b / 1e6)} MB`).join(' / ')})\n`);
         }
       }
       serve.kill('SIGTERM');
