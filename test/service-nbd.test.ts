@@ -118,7 +118,7 @@ describe('service: serve over NBD against the embedded target', function () {
 
   it('fio (nbd engine): 64 KiB random writes verified with crc32c at iodepth 32 over both paths, then 4 KiB random reads', async () => {
     const before = (await status(dir)).nodes[0].device!.paths.map((p) => p.ios);
-    const w = await fio(uri, ['--rw=randwrite', '--bs=64k', '--iodepth=32', '--size=64M', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1']);
+    const w = await fio(uri, ['--rw=randwrite', '--bs=64k', '--iodepth=32', '--size=64M', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0']);
     assert.equal(w.code, 0, w.out);
     const job = JSON.parse(w.out.slice(w.out.indexOf('{'))).jobs[0];
     assert.equal(job.error, 0);
@@ -176,7 +176,7 @@ describe('service: serve over NBD against the embedded target', function () {
     if (!haveTool('nft') || !isRoot) { requireTools(this, 'nft'); if (!isRoot) this.skip(); }
     const cuts = new LoopbackCuts();
     try {
-      const run = fio(uri, ['--rw=randwrite', '--bs=64k', '--iodepth=32', '--size=128M', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1']);
+      const run = fio(uri, ['--rw=randwrite', '--bs=64k', '--iodepth=32', '--size=128M', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0']);
       await new Promise((r) => setTimeout(r, 700));
       cuts.cut(`${NET}.12`);
       const w = await run;
