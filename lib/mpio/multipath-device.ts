@@ -203,20 +203,22 @@ export class MultipathDevice extends LunDevice {
 
   /**
    * Exports this device over NBD on a Unix socket or a TCP address, so another process (qemu, fio, nbdcopy, the
-   * kernel's nbd client) can use it. Close the server before the device. Loaded on first use: the NBD server sits
-   * above this layer.
+   * kernel's nbd client) can use it. Close the server before the device. Required on first use: the NBD server sits
+   * above this layer, which must not load it for every device.
    */
   async serveNbd(where: NbdListen, options: { name?: string } = {}): Promise<NbdServer> {
-    const { serveDeviceNbd } = await import('../nbd/serve-device.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { serveDeviceNbd } = require('../nbd/serve-device') as typeof import('../nbd/serve-device');
     return serveDeviceNbd(this, where, options);
   }
 
   /**
    * This device's Prometheus series (the ones `serve --metrics` publishes, labelled device=`name`, default the LU
-   * id) in `registry` (default a new one). Loaded on first use, like serveNbd().
+   * id) in `registry` (default a new one). Required on first use, like serveNbd().
    */
   async metrics(options: { registry?: Registry; name?: string } = {}): Promise<Registry> {
-    const { MpioMetrics } = await import('../service/metrics.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { MpioMetrics } = require('../service/metrics') as typeof import('../service/metrics');
     const m = new MpioMetrics(options.registry);
     await m.add(options.name ?? this.id ?? 'lu', this);
     return m.registry;
