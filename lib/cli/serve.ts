@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { Service } from '../service/service';
 import { serviceDirs } from '../service/config-dir';
+import { parseDuration } from '../units';
 import { parsePortal } from '../url';
 import { addConfigOption } from './node';
 import { printResult } from './output';
@@ -23,12 +24,12 @@ export function registerServe(program: Command): void {
   addConfigOption(program.command('serve').description('log in every automatic node and export each device over NBD until SIGTERM'))
     .option('--nbd-tcp <addr:port>', 'also export every device over TCP here (export name = node name)')
     .option('--metrics <addr:port>', 'serve Prometheus /metrics here')
-    .option('--retry <ms>', 'wait between login attempts of a node with no path up', '5000')
+    .option('--retry <duration>', 'wait between login attempts of a node with no path up (500ms, 5s, 1m)', '5s')
     .option('--json', 'print the status as JSON once every automatic node was tried')
     .action(async (flags: { config?: string; nbdTcp?: string; metrics?: string; retry: string; json?: boolean }) => {
       const dirs = serviceDirs(flags.config);
       const service = new Service({
-        dirs, log: stamp, retryMs: Number(flags.retry),
+        dirs, log: stamp, retryMs: parseDuration(flags.retry, '--retry'),
         nbdTcp: flags.nbdTcp ? address(flags.nbdTcp, '--nbd-tcp') : undefined,
         metrics: flags.metrics ? address(flags.metrics, '--metrics') : undefined,
       });
