@@ -54,7 +54,7 @@ describe('service: serve over NBD against the embedded target', function () {
     const add = await iscsiMpio(['node', 'add', `iscsi://${m0.address}:${m0.port}/${IQN}/1`, '--name', 'disk',
       '--path', `${NET}.11`, '--path', `${NET}.12=${m1.address}:${m1.port}`, '--policy', 'round-robin', '--config', dir]);
     assert.equal(add.code, 0, add.out);
-    serve = await startServe(['--config', dir, '--metrics', `${NET}.1:0`]);
+    serve = await startServe(['--config', dir, '--metrics', `${NET}.1:0`, '--retry', '500ms']);
     uri = nbdUri(path.join(dir, 'run'), 'disk');
   });
 
@@ -241,6 +241,35 @@ describe('service: serve over NBD against the embedded target', function () {
     serve!.child.kill('SIGHUP');
     await waitFor('node "second" gone after SIGHUP', (s) => !s.nodes.some((n) => n.name === 'second'));
     assert.equal(target!.sessions().length, 2);
+  });
+
+  it('an automatic node whose target is not there yet shows down with its error, and comes up once the target does', async () => {
+    const add = await iscsiMpio(['node', 'add', `iscsi://${NET}.30:3260/${IQN}-late/1`, '--name', 'late', '--path', `${NET}.31`, '--config', dir]);
+    assert.equal(add.code, 0, add.out);
+    serve!.child.kill('SIGHUP');
+    const waitFor = async (what: string, ok: (s: ServiceStatus) => boolean) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const s = await status(dir);
+        if (ok(s)) return s;
+        assert.ok(Date.now() < deadline, what);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    };
+    const down = await waitFor('node "late" down', (s) => s.nodes.find((n) => n.name === 'late')?.state === 'down');
+    assert.match(down.nodes.find((n) => n.name === 'late')!.error!.message, /refused the connection/);
+    assert.equal(down.nodes.find((n) => n.name === 'disk')!.state, 'up', 'the other node is untouched');
+    const late = await Target.start({ iqn: `${IQN}-late`, portals: [`${NET}.30:3260`], luns: [8 * 1024 * 1024] });
+    try {
+      await waitFor('node "late" up once its target listens', (s) => s.nodes.find((n) => n.name === 'late')?.state === 'up');
+      assert.equal((await runTool('nbdinfo', ['--size', nbdUri(path.join(dir, 'run'), 'late')])).out.trim(), String(8 * 1024 * 1024));
+      assert.equal((await iscsiMpio(['node', 'remove', 'late', '--config', dir])).code, 0);
+      serve!.child.kill('SIGHUP');
+      await waitFor('node "late" gone', (s) => !s.nodes.some((n) => n.name === 'late'));
+      assert.equal(late.sessions().length, 0, 'logged out');
+    } finally {
+      await late.stop();
+    }
   });
 
   it('SIGTERM ends serve with 0 after logging out; restarted, the automatic node is back with its paths', async () => {
