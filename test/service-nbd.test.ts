@@ -3,6 +3,7 @@
 // with curl, parsed as Prometheus text. Also: a silent path cut during fio (root, nft), node logout/login and
 // policy on the running service, SIGTERM (exit 0) and a restart bringing the automatic node back.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -75,6 +76,18 @@ describe('service: serve over NBD against the embedded target', function () {
     assert.equal(fs.statSync(path.join(dir, 'run', 'disk.nbd')).mode & 0o777, 0o600);
     const text = await iscsiMpio(['status', '--config', dir]);
     assert.match(text.out, /^disk \(\w+\) ISCSIMPI,VIRTUAL-DISK\nsize=256M policy='round-robin' nbd=nbd\+unix:\/\/\/disk\?socket=/);
+  });
+
+  it('status --watch prints the view again every second until interrupted', async () => {
+    const watch = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'lib', 'cli', 'main.ts'), 'status', '--watch', '--config', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    watch.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => watch.on('close', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while ((out.match(/^disk \(/gm) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    watch.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.ok((out.match(/^disk \(/gm) ?? []).length >= 3, `three refreshes: ${out}`);
   });
 
   it('nbdinfo lists the export with the LU\'s size', async () => {
