@@ -1,18 +1,23 @@
 // One client connection: the handshake (handshake.ts), then the transmission phase. Requests are served
-// concurrently and answered as they complete (simple replies, any order, as NBD allows). A write's payload is read
-// from the socket's chunks into the buffer the device sends from (a view of the chunk when it holds it whole);
-// a read's reply goes out as the header and the device's own buffer in one writev (cork/uncork), no copy.
+// concurrently and answered as they complete (simple replies, any order, as NBD allows). Reads from the socket go
+// where the protocol needs them (direct-reads.ts): request headers into small fresh buffers, and once a write's
+// header is in, the rest of its payload straight into the pooled buffer the device sends from (only the payload
+// bytes that came with the header read are copied). A read's reply goes out as the header and the device's own
+// buffer in one writev (cork/uncork), no copy. A socket that cannot read directly falls back to 'data' chunks.
 import type net from 'node:net';
 import { BufferPool } from './buffer-pool';
 import { ByteQueue } from './byte-queue';
 import { CMD, CMD_FLAG, NBD_ERRNO, REQUEST_HEADER_BYTES } from './constants';
 import type { NbdExport } from './export';
+import type { DirectReader } from './direct-reads';
 import { negotiate } from './handshake';
 import { decodeRequest, encodeSimpleReply, type NbdRequest } from './requests';
 
 /** Past this many bytes of requests in flight the socket is paused, so a fast client cannot take all memory. */
 const MAX_INFLIGHT_BYTES = 128 * 1024 * 1024;
 const MAX_INFLIGHT_REQUESTS = 512;
+/** How much a read may take when no payload is expected: request headers (28 bytes each) in batches. */
+export const HEADER_READ_BYTES = 1024;
 /** Request buffers kept for reuse per connection (a queue of 32 × 64 KiB needs 2 MiB). */
 const POOL_BYTES = 32 * 1024 * 1024;
 
@@ -23,7 +28,7 @@ export interface ConnectionHooks {
   onProtocolError(error: Error): void;
 }
 
-export class NbdConnection {
+export class NbdConnection implements DirectReader {
   private readonly queue = new ByteQueue();
   private readonly pool = new BufferPool(POOL_BYTES);
   private waiting?: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void };
@@ -36,9 +41,10 @@ export class NbdConnection {
   private closed = false;
   private readonly idle: Array<() => void> = [];
 
-  constructor(readonly socket: net.Socket, private readonly hooks: ConnectionHooks) {
+  /** `direct`: the socket reads through nextBuffer()/onRead() (direct-reads.ts) rather than 'data' events. */
+  constructor(readonly socket: net.Socket, private readonly hooks: ConnectionHooks, direct = false) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    if (!direct) socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('error', () => undefined); // a reset client: 'close' follows
     socket.on('close', () => this.ended());
     void this.handshake();
@@ -68,6 +74,28 @@ export class NbdConnection {
     if (this.closed) return Promise.reject(new Error('the client went away'));
     if (this.queue.length >= n) return Promise.resolve(this.queue.take(n));
     return new Promise((resolve, reject) => { this.waiting = { n, resolve, reject }; });
+  }
+
+  nextBuffer(): Buffer {
+    const p = this.pending;
+    // The rest of a write's payload, read by the kernel into the buffer the device will send from.
+    if (p && this.queue.length === 0) return p.payload.subarray(p.filled);
+    return Buffer.allocUnsafe(HEADER_READ_BYTES);
+  }
+
+  onRead(n: number, buffer: Buffer): boolean {
+    const p = this.pending;
+    if (p && this.queue.length === 0 && buffer.buffer === p.payload.buffer && buffer.byteOffset === p.payload.byteOffset + p.filled) {
+      p.filled += n;
+      if (p.filled === p.payload.length) {
+        this.pending = undefined;
+        this.start(this.exp!, p.request, p.payload, true);
+        this.serve();
+      }
+    } else {
+      this.received(buffer.subarray(0, n));
+    }
+    return !this.socket.isPaused();
   }
 
   private received(chunk: Buffer): void {

@@ -2,7 +2,8 @@
 // accepting, lets every connection finish its in-flight requests and answer them, then ends it.
 import fs from 'node:fs';
 import net from 'node:net';
-import { NbdConnection } from './connection';
+import { HEADER_READ_BYTES, NbdConnection } from './connection';
+import { adopt } from './direct-reads';
 import type { NbdExport } from './export';
 
 export type NbdListen = { socket: string } | { host: string; port: number };
@@ -25,14 +26,20 @@ export class NbdServer {
 
   constructor(exports: NbdExport[], private readonly options: NbdServerOptions = {}) {
     this.exportList = [...exports];
-    this.server = net.createServer((socket) => {
-      const c = new NbdConnection(socket, {
+    // Paused on accept, so the handle can move to a socket that reads into our buffers before any byte is read.
+    this.server = net.createServer({ pauseOnConnect: true }, (accepted) => {
+      let c: NbdConnection | undefined;
+      const direct = adopt(accepted, () => c, HEADER_READ_BYTES);
+      const socket = direct ?? accepted;
+      c = new NbdConnection(socket, {
         find: (name) => (name === '' ? this.exportList[0] : this.exportList.find((e) => e.name === name)),
         list: () => this.exportList,
         onProtocolError: (error) => this.options.onProtocolError?.(error),
-      });
-      this.connections.add(c);
-      socket.on('close', () => this.connections.delete(c));
+      }, direct !== undefined);
+      if (!direct) accepted.resume();
+      const connection = c;
+      this.connections.add(connection);
+      socket.on('close', () => this.connections.delete(connection));
     });
   }
 
