@@ -1,6 +1,7 @@
 // The bytes a client sent that nobody consumed yet, as the chunks the socket delivered. The handshake awaits whole
-// fields (`take`); the transmission phase reads a write's payload straight into the buffer the device will send
-// from (`fill`), so a payload is copied once, from the socket's chunk into that buffer, and never again.
+// fields (`take`); request headers are taken from it, and the payload bytes that came in the same read as their
+// header are moved into the write's buffer (`fill`) before the kernel reads the rest of the payload there directly
+// (connection.ts). With stream reads (the fallback) every payload byte goes through `fill`, one copy.
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private head = 0; // consumed bytes of chunks[0]
