@@ -13,7 +13,7 @@ import type { ServiceStatus } from '../lib/service/status';
 import { LoopbackCuts } from './support/loopback-cut';
 import { parsePromText, type PromFamily } from './support/prom-text';
 import { iscsiMpio, nbdUri, startServe, type ServeProcess } from './support/serve';
-import { isRoot, haveTool, requireTools, runTool } from './support/tools';
+import { requireRoot, requireTools, runTool } from './support/tools';
 
 const NET = '127.61.1';
 const IQN = 'iqn.2024-01.io.iscsi-mpio.test:service';
@@ -186,7 +186,8 @@ describe('service: serve over NBD against the embedded target', function () {
   });
 
   it('a path cut silently during fio: fio sees no error, status shows the failover with its error and time', async function () {
-    if (!haveTool('nft') || !isRoot) { requireTools(this, 'nft'); if (!isRoot) this.skip(); }
+    requireTools(this, 'nft');
+    requireRoot(this, 'nft rules on loopback');
     const cuts = new LoopbackCuts();
     try {
       const run = fio(uri, ['--rw=randwrite', '--bs=64k', '--iodepth=32', '--size=128M', '--verify=crc32c', '--verify_fatal=1', '--do_verify=1', '--verify_state_save=0']);
