@@ -314,6 +314,50 @@ describe('initiator against a hostile target', function () {
     assert.equal(lateDataOut, 0);
   });
 
+  // tgtd's LUN RESET and ABORT TASK skip a write still collecting Data-Out: they answer at once, and the write lives
+  // on, to complete when its data comes. The initiator must send it nothing more, and must not hand its tag to a new
+  // command: the new one would answer the old write's R2T with its own bytes, written to the old write's blocks.
+  for (const fn of ['LOGICAL UNIT RESET', 'ABORT TASK (timeout)'] as const) {
+    it(`${fn} answered at once while the write it covers still collects Data-Out: no byte is ever sent for the old write`, async () => {
+      const isTmf = (p: { bhs: { opcode: number } }) => p.bhs.opcode === Opcode.TaskManagementRequest;
+      let oldItt = -1;
+      const oldDataOut: string[] = [];
+      const t = await hostile({
+        limits: { maxRecvDataSegmentLength: 8192, firstBurstLength: 8192, initialR2T: true, immediateData: true },
+        script: async (peer) => {
+          const a = await peer.serveUntil(isWrite); // held: no R2T yet, as a target busy elsewhere
+          oldItt = a.bhs.itt;
+          const tmf = (await peer.next(isTmf))!;
+          // An R2T that crosses the request on the wire, then the answer tgtd gives: done (reset) / no such task (abort).
+          peer.send({ opcode: Opcode.R2T, lun: 0, itt: a.bhs.itt, ttt: 70, r2tSN: 0, bufferOffset: 8192, desiredDataTransferLength: 8192, ...peer.window() });
+          peer.send({ opcode: Opcode.TaskManagementResponse, response: fn === 'ABORT TASK (timeout)' ? 1 : 0, itt: tmf.bhs.itt, ...peer.status() });
+          const b = await peer.nextCommand();
+          if (!b) return;
+          // The old write's R2T again, now that a new write is outstanding.
+          peer.send({ opcode: Opcode.R2T, lun: 0, itt: a.bhs.itt, ttt: 71, r2tSN: 1, bufferOffset: 16384, desiredDataTransferLength: 8192, ...peer.window() });
+          const dataOut = () => peer.next((p) => p.bhs.opcode === Opcode.DataOut, 300).catch(() => undefined);
+          for (let pdu = await dataOut(); pdu; pdu = await dataOut()) {
+            const d = pdu.bhs as { itt: number; ttt: number };
+            if (d.ttt === 70 || d.ttt === 71 || d.itt === oldItt) oldDataOut.push(`Data-Out ITT 0x${d.itt.toString(16)} TTT ${d.ttt}`);
+          }
+          await peer.serve(b);
+          await peer.serveForever();
+        },
+      });
+      const s = await open(t, fn === 'ABORT TASK (timeout)' ? { commandTimeoutMs: 300 } : {});
+      const a = s.execute(0, writeCommand(0, 64, BLOCK_SIZE), Buffer.alloc(32 * 1024, 0xaa));
+      if (fn === 'LOGICAL UNIT RESET') {
+        while (oldItt < 0) await new Promise((r) => setTimeout(r, 5));
+        assert.equal(await s.lunReset(0), 0);
+        await failsWith(a, 1000, (e) => e instanceof PathError && e.code === 'EABORTED');
+      } else {
+        await failsWith(a, 2500, (e) => e instanceof PathError && e.code === 'ETIMEDOUT');
+      }
+      await s.execute(0, writeCommand(64, 64, BLOCK_SIZE), Buffer.alloc(32 * 1024, 0xbb));
+      assert.deepEqual(oldDataOut, [], 'Data-Out went out for the write the target still holds');
+    });
+  }
+
   it('a wrong header digest: the read fails, EHEADERDIGEST', async () => {
     const t = await hostile({
       script: async (peer) => {

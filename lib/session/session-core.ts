@@ -45,6 +45,12 @@ export class SessionCore {
 
   warn(error: Error): void { this.hooks.warn(error); }
 
+  /** Whether a command still waits for the target (tags kept reserved for ended commands do not count). */
+  hasLiveTasks(): boolean {
+    for (const task of this.tasks.values()) if (!task.aborted) return true;
+    return false;
+  }
+
   /** A PDU for a tag no command of ours holds (never issued, or long finished): dropped, and said. */
   unknownItt(what: string, itt: number): void {
     this.warn(new SessionProtocolError(`${what} for ITT 0x${itt.toString(16)}, which no command of this session holds: dropped`, 'EUNKNOWNITT'));
