@@ -60,6 +60,9 @@ export function needsFence(direction: string, error: unknown): error is PathErro
   return direction === 'write' && error instanceof PathError && error.indeterminate !== undefined;
 }
 
+/** How long the fence waits for its logins over the working path before it sends the reset anyway. */
+const REINSTATE_WAIT_MS = 500;
+
 export class WriteFence {
   private readonly held = new Set<Held>();
   private resetting = false;
@@ -152,10 +155,14 @@ export class WriteFence {
     try {
       const route = via.session.info();
       const dead = new Set([...this.held].filter((e) => e.since <= covered && !e.path.session.isFenced(e.generation)).map((e) => e.path.session));
-      await Promise.all([...dead].map((session) => session.reinstateOver(route).then(
+      const logins = Promise.all([...dead].map((session) => session.reinstateOver(route).then(
         (landed) => { if (landed) this.stats.reinstatedOver++; },
         (error: Error) => this.host.warn(new PathError(`fencing a failed path's writes: a login over path ${via.id} to end its old connections failed: ${error.message}`, 'EREJECTED', error)),
       )));
+      // A login that hangs (a busy target) must not hold the fence: the reset still ends every task of the LU.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([logins, new Promise((r) => { timer = setTimeout(r, REINSTATE_WAIT_MS); })]);
+      clearTimeout(timer);
       if (this.closed) return;
       const response = await via.session.lunReset(this.host.lun);
       if (response !== 0) throw new PathError(`LOGICAL UNIT RESET through path ${via.id} answered ${response}`, 'EREJECTED');
