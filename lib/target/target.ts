@@ -1,7 +1,7 @@
 // The embedded array: a group portal that redirects logins to member portals (round-robin, skipping members that
 // are down, as an EqualLogic group does), member portals serving the same LUs with one identity, ALUA per member
 // port group, and the controls tests and the demo need (pacing, member down/up, drops, async logout requests,
-// response delays).
+// response and login delays).
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { AluaStateCode } from '../scsi/alua';
@@ -218,6 +218,12 @@ export class Target extends EventEmitter {
     for (const m of this.select(member)) m.responseDelayMs = ms;
   }
 
+  /** Answers each new connection's first Login Request only after `ms` (a slow controller; 0 = at once). */
+  setLoginDelay(ms: number, member?: number): void {
+    if (!(ms >= 0)) throw new RangeError(`login delay ${ms} must be zero or more milliseconds`);
+    for (const m of this.select(member)) m.loginDelayMs = ms;
+  }
+
   /** Changes a member's ALUA state; every initiator gets UNIT ATTENTION 2A/06 (state changed). */
   setAluaState(member: number, state: AluaAccessState): void {
     if (!(state in ALUA_CODES)) throw new RangeError(`unknown ALUA state "${state}"`);
@@ -390,6 +396,7 @@ export class Target extends EventEmitter {
       port: member.portIdentity,
       pacer: member.pacer,
       responseDelayMs: () => member.responseDelayMs,
+      loginDelayMs: () => member.loginDelayMs,
       newLogin: () => new TargetLogin(this.loginConfig(member.tpgt)),
     };
   }
@@ -399,6 +406,7 @@ export class Target extends EventEmitter {
       ...this.commonHost(0),
       hold: this.groupHold,
       responseDelayMs: () => 0,
+      loginDelayMs: () => 0,
       newLogin: () => new TargetLogin({
         ...this.loginConfig(0),
         // Normal logins never stay on the group portal: each is sent to a member before authentication.
