@@ -68,7 +68,10 @@ export interface SessionFilter {
 
 /**
  * Events: 'login' {member, initiatorName, isid, tsih}, 'redirect' {initiatorName, member}, 'login-failed' Error,
- * 'session-closed' {member, initiatorName, isid}, 'warning' Error (a fault inside one connection, which is closed).
+ * 'session-closed' {member, initiatorName, isid}, 'reinstated' {member, initiatorName, isid, tasks} (a login took
+ * over an open session; its connection and `tasks` commands ended), 'tasks-cleared' {lun, kind, tasks} (task
+ * management ended `tasks` commands: kind 'clear', 'reset', 'warm' or 'cold'; lun null for a target reset),
+ * 'warning' Error (a fault inside one connection, which is closed).
  */
 export class Target extends EventEmitter {
   readonly iqn: string;
@@ -427,7 +430,11 @@ export class Target extends EventEmitter {
     // Session reinstatement (RFC 7143 §6.3.5): a new login with the same ISID replaces the old session.
     const old = this.sessionsByKey.get(key);
     this.sessionsByKey.set(key, connection);
-    if (old && old !== connection) old.drop();
+    if (old && old !== connection) {
+      const o = old.outcome!;
+      this.emit('reinstated', { member: this.memberOf(old), initiatorName: o.initiatorName, isid: o.isid.toString('hex'), tasks: old.tasks.size });
+      old.drop();
+    }
     // Commands of this initiator and ISID still waiting in a stalled member (whose connection may be gone) belong
     // to the session this login reinstates: they must never run now.
     const o = connection.outcome!;
@@ -457,9 +464,11 @@ export class Target extends EventEmitter {
     const lu = this.lus.get(lun);
     const running: Array<Promise<unknown>> = [];
     const losers = new Set<string>();
+    let ended = 0;
     for (const c of this.allConnections()) {
       const before = c.tasks.size;
       running.push(...c.abortTasks(lun));
+      ended += before - c.tasks.size;
       if (c.tasks.size < before) losers.add(c.nexus);
     }
     for (const m of this.memberPortals) {
@@ -471,12 +480,19 @@ export class Target extends EventEmitter {
     }
     if (kind === 'reset') lu?.reset('logical-unit');
     else for (const nexus of losers) if (nexus !== from.nexus) lu?.queueUnitAttention(nexus, 0x2f, 0x00);
+    this.emit('tasks-cleared', { lun, kind, tasks: ended });
     return running;
   }
 
   private targetReset(cold: boolean, from: TargetConnection): Array<Promise<unknown>> {
     const running: Array<Promise<unknown>> = [];
-    for (const c of this.allConnections()) running.push(...c.abortTasks());
+    let ended = 0;
+    for (const c of this.allConnections()) {
+      const before = c.tasks.size;
+      running.push(...c.abortTasks());
+      ended += before - c.tasks.size;
+    }
+    this.emit('tasks-cleared', { lun: null, kind: cold ? 'cold' : 'warm', tasks: ended });
     for (const m of this.memberPortals) m.hold.abortCommands(() => true);
     for (const lu of this.lus.values()) lu.reset(cold ? 'power-on' : 'target');
     if (cold) for (const m of this.memberPortals) for (const c of m.connections) if (c !== from) c.drop();
