@@ -29,3 +29,5 @@ export type { PolicyName, PathSelector } from './mpio/path-selector';
 export { createPolicy, isPolicyName } from './mpio/policies';
 export type { PolicyOptions, FailoverOptions, RoundRobinOptions, RoundRobinSubsetOptions, ServiceTimeOptions, WeightedPathsOptions } from './mpio/policies';
 export { NoPathError, PathIdentityError, PolicyError } from './mpio/errors';
+export { PathPlanError, TargetNotListedError } from './path-plan';
+export type { PortalLayout } from './path-plan';

@@ -118,7 +118,9 @@ describe('CLI: read and write stream with bounded memory', function () {
 
     const wj = await runStreamingCli(['write', url, '--offset', '0', '--json'], { input: [data] });
     const ws = JSON.parse(wj.stdout.toString());
-    assert.deepEqual(Object.keys(ws).sort(), ['MBps', 'bytes', 'offset', 'op', 'seconds']);
+    assert.deepEqual(Object.keys(ws).sort(), ['MBps', 'bytes', 'offset', 'op', 'paths', 'seconds']);
+    assert.equal(ws.paths.length, 1);
+    assert.ok(ws.paths[0].bytesWritten >= data.length, 'the one path carried every byte');
     assert.equal(ws.op, 'write');
     assert.equal(ws.bytes, data.length);
     assert.ok(ws.seconds > 0 && ws.MBps > 0);

@@ -16,6 +16,9 @@ export interface PathTraffic {
   /** I/Os of the run's direction this path completed during the run, and their bytes. */
   ios: number;
   bytes: number;
+  /** During the run: I/Os that did not complete on this path (its connection died, or a reset or reinstatement cleared them; each re-driven), and the session's reconnects. */
+  failures: number;
+  reconnects: number;
 }
 
 export interface BenchResult {
@@ -35,10 +38,11 @@ export interface BenchResult {
 
 const DEFAULT_SPAN = 1 << 30;
 
-function counters(device: MultipathDevice, rw: BenchDirection): Array<{ ios: number; bytes: number }> {
-  return device.paths.map((p) => rw === 'read'
-    ? { ios: p.stats.reads, bytes: p.stats.bytesRead }
-    : { ios: p.stats.writes, bytes: p.stats.bytesWritten });
+function counters(device: MultipathDevice, rw: BenchDirection): Array<{ ios: number; bytes: number; failures: number; reconnects: number }> {
+  return device.paths.map((p) => ({
+    ...(rw === 'read' ? { ios: p.stats.reads, bytes: p.stats.bytesRead } : { ios: p.stats.writes, bytes: p.stats.bytesWritten }),
+    failures: p.stats.failures, reconnects: p.session.stats.reconnects,
+  }));
 }
 
 export async function runBench(device: MultipathDevice, options: BenchOptions): Promise<BenchResult> {
@@ -82,6 +86,7 @@ export async function runBench(device: MultipathDevice, options: BenchOptions): 
       return {
         id: p.id, local: info.local.address, remote: `${info.remote.address}:${info.remote.port}`, state: p.state,
         ios: after[i].ios - before[i].ios, bytes: after[i].bytes - before[i].bytes,
+        failures: after[i].failures - before[i].failures, reconnects: after[i].reconnects - before[i].reconnects,
       };
     }),
   };

@@ -19,7 +19,8 @@ export const RUN_HEADER = `${'run'.padEnd(16)} ${'policy'.padEnd(12)} ${pad('rw'
   `${pad('MB/s', 8)} ${pad('IOPS', 8)} ${pad('p50 µs', 8)} ${pad('p99 µs', 8)}`;
 
 export function formatPathSplit(r: BenchRun): string[] {
-  return r.paths.map((p) => `    path ${p.id} ${p.local ?? '(routed)'} -> ${p.remote}  ${p.state.padEnd(7)} ${pad(formatBytes(p.bytes), 10)}  ${pad(p.ios, 7)} I/Os`);
+  return r.paths.map((p) => `    path ${p.id} ${p.local ?? '(routed)'} -> ${p.remote}  ${p.state.padEnd(7)} ${pad(formatBytes(p.bytes), 10)}  ${pad(p.ios, 7)} I/Os`
+    + `${p.failures ? `  ${p.failures} not completed here` : ''}${p.reconnects ? `  ${p.reconnects} reconnects` : ''}`);
 }
 
 export function formatBenchReport(report: BenchReport): string {

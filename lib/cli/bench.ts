@@ -11,11 +11,11 @@ import { benchCompare } from '../bench/compare';
 import { benchSvg } from '../bench/svg-chart';
 import { formatBenchReport, formatPathSplit, formatRunLine, RUN_HEADER } from '../bench/table';
 import { printResult } from './output';
-import { addSessionOptions, chapOf, pathsOf, timeoutOf, type SessionFlags } from './session-options';
+import { addLayoutOptions, addSessionOptions, chapOf, layoutOf, pathsOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 
 const POLICIES: readonly string[] = POLICY_NAMES;
 
-interface BenchFlags extends SessionFlags {
+interface BenchFlags extends SessionFlags, LayoutFlags {
   policy: string;
   rw: string;
   bs: string;
@@ -27,7 +27,7 @@ interface BenchFlags extends SessionFlags {
 }
 
 export function registerBench(program: Command): void {
-  addSessionOptions(program.command('bench <url>').description('throughput of each path alone and of all paths under a policy (write runs overwrite the LU)'))
+  addLayoutOptions(addSessionOptions(program.command('bench <url>').description('throughput of each path alone and of all paths under a policy (write runs overwrite the LU)')))
     .option('--policy <policy>', `path policy for the all-paths run (${POLICIES.join(', ')})`, 'round-robin')
     .option('--rw <read|write>', 'direction', 'read')
     .option('--bs <size>', 'bytes per I/O (k, m suffixes are binary)', '64k')
@@ -47,13 +47,16 @@ export function registerBench(program: Command): void {
       const initiator = new Initiator();
       const json = !!flags.json;
       if (!json) process.stdout.write(RUN_HEADER + '\n');
+      const request = {
+        target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, chap, digests: flags.digests,
+        commandTimeoutMs, nopIntervalMs: 60_000,
+      };
+      // One discovery for every run: --compare's single-path runs are then each one (local, portal) pair.
+      const paths = await initiator.planPaths({ ...request, paths: pathsOf(flags), ...layoutOf(flags) });
       const report = await benchCompare(
-        (paths, policy) => initiator.connect({
-          target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths, policy,
-          chap, digests: flags.digests, commandTimeoutMs, nopIntervalMs: 60_000,
-        }),
+        (runPaths, policy) => initiator.connect({ ...request, paths: runPaths, policy }),
         {
-          paths: pathsOf(flags), policy: flags.policy as PolicyName, compare: !!flags.compare,
+          paths, policy: flags.policy as PolicyName, compare: !!flags.compare,
           ...options,
           // Progress as each run ends, so a long --compare is not silent.
           onRun: json ? undefined : (run) => process.stdout.write([formatRunLine(run), ...formatPathSplit(run)].join('\n') + '\n'),

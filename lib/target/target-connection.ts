@@ -68,6 +68,8 @@ export interface ConnectionHost {
   sendTargets(value: string, sessionType: 'Normal' | 'Discovery'): Buffer;
   /** Milliseconds to hold every SCSI response back (fault injection; 0 = none). */
   responseDelayMs(): number;
+  /** Milliseconds to hold each connection's first Login Response back (fault injection; 0 = none). */
+  loginDelayMs(): number;
   /** NOP-In ping interval in ms (0 = never) and how long to wait for the answer. */
   readonly nopInterval: number;
   readonly nopTimeout: number;
