@@ -18,11 +18,6 @@ export interface InteropTarget {
   readonly lun: number;
   /** Why this implementation cannot be set up as `variant`; undefined when it can. */
   unsupported(variant: Variant): string | undefined;
-  /**
-   * An open investigation this implementation shows in the path-reset case (blocks that read back wrong): the case
-   * then reports the blocks and this text as pending instead of failing CI; every other check of it still holds.
-   */
-  readonly openResetIssue?: string;
   /** SendTargets through one portal lists both (tgtd lists only the portal it is asked on). */
   readonly discoveryListsEveryPortal: boolean;
   stop(): Promise<void>;

@@ -31,7 +31,6 @@ export const tgtdDriver: TargetDriver = {
       lun: 1,
       unsupported: (v) => (v === 'digests-required' ? REQUIRE_DIGESTS : undefined),
       discoveryListsEveryPortal: false,
-      openResetIssue: 'open (the failover issue; .ci/run keeps tgtd out of the soak for it): after a connection reset tgtd sometimes returns blocks holding an older generation or another LBA\'s data, about 1 run in 3',
       stop: () => tgtd.stop(),
     };
   },
