@@ -8,9 +8,7 @@
 //   session's tasks before it completes that login (RFC 7143 §6.3.5; Session.isFenced), or
 // - a LOGICAL UNIT RESET sent through another, working path to the same LU was answered "function complete": the
 //   LU ends every task in its task set, from every I_T nexus (SAM-5 §7.9), the held write included.
-// Whichever comes first. Before its reset the fence also reinstates each dead session over the working path's
-// route when that reaches the same portal group, so the target closes the old connection and drops bytes of it not
-// yet parsed (a hard cut leaves the target's end open). Commands the reset aborted on the working path itself end with PathError EABORTED, a
+// Whichever comes first. Commands the reset aborted on the working path itself end with PathError EABORTED, a
 // confirmed abort, and are re-driven as usual. With no working path and no reinstatement within `timeoutMs` the
 // write fails: its outcome is unknown, and the application is told so rather than told it is done.
 // Reads need none of this (a late read harms nobody, and the session detaches the read's buffer first).
@@ -49,8 +47,6 @@ export interface FenceStats {
   byReinstatement: number;
   /** Writes released by a confirmed LOGICAL UNIT RESET. */
   byReset: number;
-  /** Dead sessions reinstated over another path's route before a reset (their old connections closed at the target). */
-  reinstatedOver: number;
   /** Writes failed because nothing could fence them in time. */
   unfenced: number;
 }
@@ -60,9 +56,6 @@ export function needsFence(direction: string, error: unknown): error is PathErro
   return direction === 'write' && error instanceof PathError && error.indeterminate !== undefined;
 }
 
-/** How long the fence waits for its logins over the working path before it sends the reset anyway. */
-const REINSTATE_WAIT_MS = 500;
-
 export class WriteFence {
   private readonly held = new Set<Held>();
   private resetting = false;
@@ -70,7 +63,7 @@ export class WriteFence {
   private closed = false;
   private sequence = 0;
   private retryTimer?: NodeJS.Timeout;
-  readonly stats: FenceStats = { held: 0, resets: 0, byReinstatement: 0, byReset: 0, reinstatedOver: 0, unfenced: 0 };
+  readonly stats: FenceStats = { held: 0, resets: 0, byReinstatement: 0, byReset: 0, unfenced: 0 };
 
   constructor(private readonly host: FenceHost, private readonly timeoutMs: number) {}
 
@@ -143,28 +136,8 @@ export class WriteFence {
     this.resetting = true;
     this.again = false;
     this.stats.resets++;
-    void this.fence(via, this.sequence);
-  }
-
-  /**
-   * Fences what was held up to `covered`: first the dead sessions are reinstated over `via`'s route where it reaches
-   * their portal group (the target then closes their connections, bytes not yet parsed included: a hard cut leaves
-   * the target's end open), then the LUN RESET through `via` ends every task of the LU, which releases them.
-   */
-  private async fence(via: Path, covered: number): Promise<void> {
-    try {
-      const route = via.session.info();
-      const dead = new Set([...this.held].filter((e) => e.since <= covered && !e.path.session.isFenced(e.generation)).map((e) => e.path.session));
-      const logins = Promise.all([...dead].map((session) => session.reinstateOver(route).then(
-        (landed) => { if (landed) this.stats.reinstatedOver++; },
-        (error: Error) => this.host.warn(new PathError(`fencing a failed path's writes: a login over path ${via.id} to end its old connections failed: ${error.message}`, 'EREJECTED', error)),
-      )));
-      // A login that hangs (a busy target) must not hold the fence: the reset still ends every task of the LU.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([logins, new Promise((r) => { timer = setTimeout(r, REINSTATE_WAIT_MS); })]);
-      clearTimeout(timer);
-      if (this.closed) return;
-      const response = await via.session.lunReset(this.host.lun);
+    const covered = this.sequence;
+    via.session.lunReset(this.host.lun).then((response) => {
       if (response !== 0) throw new PathError(`LOGICAL UNIT RESET through path ${via.id} answered ${response}`, 'EREJECTED');
       for (const entry of [...this.held]) {
         if (entry.since <= covered) {
@@ -174,12 +147,12 @@ export class WriteFence {
       }
       this.resetting = false;
       if (this.again) this.kick(); // writes that failed while this reset was on its way
-    } catch (error) {
+    }).catch((error: Error) => {
       this.resetting = false;
-      this.host.warn(new PathError(`fencing a failed path's writes: ${(error as Error).message}`, 'EREJECTED', error as Error));
+      this.host.warn(new PathError(`fencing a failed path's writes: ${error.message}`, 'EREJECTED', error));
       // Not at once: a reset that failed may fail again the same way; the working paths may change meanwhile.
       clearTimeout(this.retryTimer);
-      if (!this.closed) this.retryTimer = setTimeout(() => this.kick(), 100);
-    }
+      this.retryTimer = setTimeout(() => this.kick(), 100);
+    });
   }
 }

@@ -178,22 +178,6 @@ export class Session extends EventEmitter {
    */
   isFenced(generation: number): boolean { return !this.unfenced.has(generation); }
 
-  /**
-   * Has the target end this session's dead connections, reached over another path's route while this one's is
-   * down: a login with this session's ISID and TSIH 0 from `route`'s local side to the portal it landed on. In the
-   * portal group of the dead connections that is a session reinstatement, and the target must close them, with
-   * whatever they brought that it has not parsed yet, before it answers (RFC 7143 §6.3.5). The write fence does this
-   * before its LUN RESET (lib/mpio/write-fence.ts). The new connection carries nothing and closes at once; this
-   * session's own re-login later starts a session of its own again. Resolves whether such a login landed.
-   */
-  async reinstateOver(route: SessionInfo): Promise<boolean> {
-    if (this.stateValue === 'loggedIn' || this.stateValue === 'draining' || this.stateValue === 'closed') return false;
-    if (route.tpgt === undefined || ![...this.unfenced.values()].includes(route.tpgt)) return false; // elsewhere it ends nothing
-    const login = await this.logIn(route.landed, { sourceAddress: route.local.address, device: route.local.device });
-    login.connection.destroy();
-    return login.login.targetPortalGroupTag === route.tpgt;
-  }
-
   get state(): SessionState { return this.stateValue; }
   get parameters(): NegotiatedParameters { return this.login.login.parameters; }
 
@@ -283,22 +267,17 @@ export class Session extends EventEmitter {
 
   // --- login and recovery ---
 
-  /** A login of this session (its ISID, TSIH 0) from `local` to `portal`. */
-  private logIn(portal: Portal, local: { sourceAddress?: string; device?: string }): Promise<PortalLogin> {
+  private async establish(): Promise<void> {
     const digests = this.o.digests;
     const header = digestOffer(typeof digests === 'object' ? digests.header : digests);
     const data = digestOffer(typeof digests === 'object' ? digests.data : digests);
-    return loginWithRedirects({
+    const login = await loginWithRedirects({
       initiatorName: this.o.initiatorName, initiatorAlias: this.o.initiatorAlias, targetName: this.o.targetName,
       sessionType: 'Normal', isid: this.o.isid, tsih: 0, cmdSN: this.cmdSNSeed, chap: this.o.chap,
       operational: this.o.operational, digests: { header, data },
-      timeoutMs: this.o.loginTimeoutMs, portal, sourceAddress: local.sourceAddress, device: local.device,
+      timeoutMs: this.o.loginTimeoutMs, portal: this.home, sourceAddress: this.o.sourceAddress, device: this.o.device,
       connectTimeoutMs: this.o.connectTimeoutMs, maxRedirects: this.o.maxRedirects, signal: this.closing.signal,
     });
-  }
-
-  private async establish(): Promise<void> {
-    const login = await this.logIn(this.home, this.o);
     if (this.stateValue === 'closed') {
       // Closed while the login ran: this connection must not outlive the session.
       login.connection.destroy();
