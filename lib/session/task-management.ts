@@ -43,7 +43,7 @@ export async function resetLogicalUnit(core: SessionCore, lun: number): Promise<
   if (response === 0) {
     for (const task of outstanding) {
       if (core.tasks.get(task.itt) !== task) continue; // it completed before the reset took effect
-      core.release(task);
+      core.retire(task);
       core.fail(task, new PathError(`command 0x${task.command.cdb[0]?.toString(16)} was aborted by a LOGICAL UNIT RESET`, 'EABORTED'));
     }
   }
@@ -77,13 +77,13 @@ function abortTimedOut(core: SessionCore, task: Task): void {
     core.connection.unregisterTask(task.itt);
     core.fail(task, error);
     // The tag stays taken until the target confirms: a late PDU must not find a new task under it.
-    abort.then(() => { if (core.tasks.get(task.itt) === task) core.tasks.delete(task.itt); }, () => undefined);
+    abort.then(() => { if (core.tasks.get(task.itt) === task) core.tasks.retire(task.itt); }, () => undefined);
     return;
   }
   task.timedOut = true;
   abort.then(() => {
     if (core.tasks.get(task.itt) !== task) return; // its response came first
-    core.release(task);
+    core.retire(task);
     core.fail(task, error);
   }, () => undefined);
 }
