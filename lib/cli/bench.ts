@@ -1,6 +1,7 @@
 // `iscsi-mpio bench URL [--path …]… [--policy P] [--rw read|write] [--bs 64k] [--qd 32] [--time 10] [--compare]
 // [--json] [--svg FILE]`: sequential I/O for a while over the multipath device; with --compare each path alone
-// first, then all paths, and the speedup. Write runs overwrite the LU.
+// first, then all paths, and the speedup. Write runs overwrite the LU. On a terminal stderr, a live line each
+// second; stdout carries only the table (or the JSON).
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
@@ -9,7 +10,8 @@ import { parseIscsiUrl, redactUrl } from '../url';
 import { BenchArgumentError, checkBenchOptions, parseBlockSize, type BenchDirection, type BenchOptions } from '../bench/bench-options';
 import { benchCompare } from '../bench/compare';
 import { benchSvg } from '../bench/svg-chart';
-import { formatBenchReport, formatPathSplit, formatRunLine, RUN_HEADER } from '../bench/table';
+import { formatLiveLine, LiveLine } from '../bench/live-line';
+import { formatBenchReport, formatRun, RUN_HEADER } from '../bench/table';
 import { printResult } from './output';
 import { addLayoutOptions, addSessionOptions, chapOf, layoutOf, pathsOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 
@@ -46,6 +48,7 @@ export function registerBench(program: Command): void {
       const commandTimeoutMs = timeoutOf(flags);
       const initiator = new Initiator();
       const json = !!flags.json;
+      const live = new LiveLine(process.stderr);
       if (!json) process.stdout.write(RUN_HEADER + '\n');
       const request = {
         target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, chap, digests: flags.digests,
@@ -58,10 +61,14 @@ export function registerBench(program: Command): void {
         {
           paths, policy: flags.policy as PolicyName, compare: !!flags.compare,
           ...options,
-          // Progress as each run ends, so a long --compare is not silent.
-          onRun: json ? undefined : (run) => process.stdout.write([formatRunLine(run), ...formatPathSplit(run)].join('\n') + '\n'),
+          // Each run's rows as it ends, so a long --compare is not silent; the live line goes first.
+          onRun: (run) => {
+            live.clear();
+            if (!json) process.stdout.write(formatRun(run).join('\n') + '\n');
+          },
+          onTick: live.enabled ? (label, policy, tick) => live.draw(formatLiveLine(label, policy, options.rw, tick)) : undefined,
         },
-      );
+      ).finally(() => live.clear());
       // The chart is made to be shared: its title names the URL without the CHAP secret.
       if (flags.svg) writeFileSync(flags.svg, benchSvg(report, `iscsi-mpio bench ${redactUrl(urlText)}`));
       if (json) printResult(report, true, () => formatBenchReport(report));

@@ -92,7 +92,7 @@ function abortTimedOut(core: SessionCore, task: Task): void {
     core.connection.unregisterTask(task.itt);
     core.fail(task, error);
     // The tag stays taken until the target confirms: a late PDU must not find a new task under it.
-    abort.then(() => { if (core.tasks.get(task.itt) === task) core.tasks.delete(task.itt); }, () => undefined);
+    abort.then(() => { if (core.tasks.get(task.itt) === task) core.tasks.retire(task.itt); }, () => undefined);
     return;
   }
   task.timedOut = true;

@@ -309,6 +309,7 @@ export class TargetConnection extends EventEmitter {
     this.phase = 'closed';
     this.login.stop();
     this.nop.stop();
+    this.scsi.stop();
     // Commands waiting in a stalled member do not notice the connection going (a frozen controller would not):
     // they stay queued and run at release unless task management or a reinstatement aborts them.
     for (const task of this.tasks.values()) {
