@@ -40,3 +40,5 @@ export { NodeStore, NodeRecordError } from './service/node-records';
 export type { NodeRecord } from './service/node-records';
 export { serviceDirs, defaultConfigDir } from './service/config-dir';
 export type { ServiceStatus, NodeStatus, PathStatus } from './service/status';
+export { PathPlanError, TargetNotListedError } from './path-plan';
+export type { PortalLayout } from './path-plan';

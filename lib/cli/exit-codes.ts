@@ -14,6 +14,7 @@ import { ScsiError } from '../scsi/scsi-error';
 import { PathError, RedirectLoopError, SessionArgumentError, ShortReadError } from '../session/errors';
 import { IscsiUrlError } from '../url';
 import { NodeRecordError } from '../service/node-records';
+import { TargetNotListedError } from '../path-plan';
 import { BhsError } from '../wire/bhs';
 import { ConnectError } from '../wire/errors';
 
@@ -93,7 +94,7 @@ function exitCodeOfOne(e: Error): number | undefined {
   if (code === 'EACCES' || code === 'EPERM') return EXIT.access;
   if (e instanceof AuthenticationError) return EXIT.authentication;
   if (e instanceof LoginError) return e.reason === 'authentication-failed' || e.reason === 'authorization-failure' ? EXIT.authentication : EXIT.login;
-  if (e instanceof RedirectLoopError) return EXIT.login;
+  if (e instanceof RedirectLoopError || e instanceof TargetNotListedError) return EXIT.login;
   // Before the transport classes: a connect, a login PDU or a command that went unanswered.
   if (code === 'ETIMEDOUT') return EXIT.timeout;
   if (e instanceof ConnectError || e instanceof PathError || e instanceof ProtocolError || e instanceof BhsError) return EXIT.transport;

@@ -19,6 +19,8 @@ export interface PathInfo {
   id: number;
   local: { address: string | null; port: number | null; device: string | null };
   remote: { address: string; port: number };
+  /** The portal this path was told to log in to ("host:port": its path spec's, or the request's). */
+  portal: string;
   /** The portal this path logged in through before the array redirected it ("host:port"), if it was redirected. */
   redirectedFrom: string | null;
   state: PathState;
@@ -63,7 +65,7 @@ export class Path implements SelectablePath {
     const out: PathInfo = {
       id: this.id,
       local: { address: s.local.address ?? null, port: s.local.port ?? null, device: s.local.device ?? null },
-      remote: { address: s.landed.host, port: s.landed.port },
+      remote: { address: s.landed.host, port: s.landed.port }, portal: formatPortal(s.portal),
       redirectedFrom: s.redirectedFrom ? formatPortal(s.redirectedFrom) : null,
       state: this.state, isid: s.isid, stats: this.stats.snapshot(),
     };
