@@ -35,11 +35,14 @@ size_t DataOutPduCount(const DataOutBurst& burst) {
   return (static_cast<size_t>(burst.length) + burst.max_segment - 1) / burst.max_segment;
 }
 
+bool DataOutBurstFits(const DataOutBurst& burst, size_t source_length) {
+  return burst.max_segment != 0 && burst.max_segment <= kMaxSegment && static_cast<size_t>(burst.offset) + burst.length <= source_length;
+}
+
 bool FrameDataOut(const DataOutBurst& burst, const uint8_t* source, size_t source_length, uint8_t* arena,
                   std::vector<WireChunk>* out) {
-  if (burst.max_segment == 0 || burst.max_segment > kMaxSegment) return false;
+  if (!DataOutBurstFits(burst, source_length)) return false;
   const size_t end = static_cast<size_t>(burst.offset) + burst.length;
-  if (end > source_length) return false;
   uint32_t data_sn = 0;
   for (size_t at = burst.offset; at < end; at += burst.max_segment, data_sn++) {
     const uint32_t size = static_cast<uint32_t>(std::min<size_t>(burst.max_segment, end - at));

@@ -33,6 +33,10 @@ constexpr size_t kDataOutHeaderSlot = 48 + 4;
 constexpr size_t kDataOutTrailerSlot = 8;
 constexpr size_t kDataOutArenaPerPdu = kDataOutHeaderSlot + kDataOutTrailerSlot;
 
+// Whether the burst lies inside a source of `source_length` bytes and has a usable segment size: check it before
+// sizing an arena from DataOutPduCount (a 1-byte segment size makes a PDU per byte).
+bool DataOutBurstFits(const DataOutBurst& burst, size_t source_length);
+
 // How many PDUs the burst takes (0 for an empty burst); 0 also when max_segment is 0 (FrameDataOut refuses it).
 size_t DataOutPduCount(const DataOutBurst& burst);
 

@@ -245,7 +245,15 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     if (info.Length() > 3 && info[3].IsNumber()) awaiting_status_ = info[3].As<Napi::Number>().Uint32Value();
     // Sized once before framing: the chunks point into it.
     size_t arena_bytes = 0;
-    for (uint32_t b = 0; b < burst_count; b++) arena_bytes += DataOutPduCount(Burst(bursts + b * kBurstWords)) * kDataOutArenaPerPdu;
+    for (uint32_t b = 0; b < burst_count; b++) {
+      const uint32_t* words = bursts + b * kBurstWords;
+      const DataOutBurst burst = Burst(words);
+      if (words[0] >= count || (b > 0 && words[0] <= bursts[(b - 1) * kBurstWords]) ||
+          !DataOutBurstFits(burst, list.Get(words[0]).As<Napi::TypedArray>().ByteLength())) {
+        throw Napi::RangeError::New(env, "a Data-Out burst outside its buffer, out of order, or with no usable segment size");
+      }
+      arena_bytes += DataOutPduCount(burst) * kDataOutArenaPerPdu;
+    }
     std::vector<uint8_t> arena(std::move(spare_arena_));
     arena.resize(arena_bytes);
     std::vector<WireChunk>& chunks = chunks_;
@@ -258,16 +266,13 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
       const size_t length = array.ByteLength();
       if (next_burst < burst_count && bursts[next_burst * kBurstWords] == i) {
         const DataOutBurst burst = Burst(bursts + next_burst * kBurstWords);
-        if (!FrameDataOut(burst, data, length, arena.data() + arena_used, &chunks)) {
-          throw Napi::RangeError::New(env, "a Data-Out burst outside its buffer, or with no usable segment size");
-        }
+        FrameDataOut(burst, data, length, arena.data() + arena_used, &chunks);  // checked above
         arena_used += DataOutPduCount(burst) * kDataOutArenaPerPdu;
         next_burst++;
         continue;
       }
       if (length > 0) chunks.push_back({data, length});
     }
-    if (next_burst != burst_count) throw Napi::RangeError::New(env, "a Data-Out burst names no buffer of the list");
     size_t first_unsent = 0;
     if (pending_.empty()) {
       size_t sent = 0;
