@@ -119,7 +119,8 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   }
 
   // Reads until the socket is drained (or kMaxReadsPerEvent), then hands every PDU completed to JS in one call: the
-  // staging reads of one batch fill the staging buffer one after another, so the payload views of earlier PDUs in
+  // reads are planned right here, after JS registered every buffer the data could be for (PlanRead's exact_when_idle).
+  // The staging reads of one batch fill the staging buffer one after another, so the payload views of earlier PDUs in
   // the batch stay valid. One JS call per wakeup rather than per read: at 64 KiB a read completes one PDU at most.
   void ReadAvailable() {
     Napi::Env env = Env();
@@ -130,12 +131,12 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     bool ok = true;
     read_bytes_ = 0;
     for (int i = 0; i < kMaxReadsPerEvent && !closed_; i++) {
-      ReadPlan plan = deframer.PlanRead(staging_length - used);
+      ReadPlan plan = deframer.PlanRead(staging_length - used, false);
       if (!plan.into_task && staging_length - used < kMinStagingRead) {
         deframer_->NoteStagingFull();
         if (!Deliver(true)) return;
         used = 0;
-        plan = deframer.PlanRead(staging_length);
+        plan = deframer.PlanRead(staging_length, false);
       }
       uint8_t* staging = deframer_->staging() + used;
       // A payload read also takes what follows it up to the next BHS: one syscall per large Data-In, not two.
