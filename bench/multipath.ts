@@ -31,6 +31,7 @@ const MIX_READ_PERCENT = 70;
 type Workload = typeof WORKLOADS[number];
 type TargetKind = typeof TARGETS[number];
 interface Sample { target: TargetKind; paths: number; bs: number; rw: Workload; MBps: number; iops: number; p99Us: number; perPathMBps: number[] }
+/** `scaling`: over the same configuration on one path; NaN when one path was not measured (`--paths 2,4`). */
 interface Row extends Sample { iperf3MBps: number | null; ratio: number | null; scaling: number; meetsTarget: boolean | null }
 
 function arg(name: string, fallback: string): string {
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
   console.log(`multipath scaling: ${net.rate} tbf on both ends of each veth pair, QD ${qd} per path, round-robin, ${seconds} s per run, medians of ${rounds} rounds; 1-min load average at each round ${load.map((l) => l.toFixed(2)).join(', ')}`);
   console.log(`${'target'.padEnd(8)} ${pad('paths', 5)} ${pad('bs', 4)} ${pad('rw', 5)} ${pad('iperf3 MB/s', 12)} ${pad('ours MB/s', 10)} ${pad('ratio', 6)} ${pad('scaling', 8)} ${pad('p99 µs', 8)}  per path MB/s        target >= 0.97 (2, 4 paths, 64k)`);
   for (const r of rows) {
-    console.log(`${r.target.padEnd(8)} ${pad(r.paths, 5)} ${pad(r.bs / 1024 + 'k', 4)} ${pad(r.rw, 5)} ${pad(r.iperf3MBps === null ? '-' : r.iperf3MBps.toFixed(1), 12)} ${pad(r.MBps.toFixed(1), 10)} ${pad(r.ratio === null ? '-' : r.ratio.toFixed(3), 6)} ${pad(r.scaling.toFixed(2) + 'x', 8)} ${pad(Math.round(r.p99Us), 8)}  ${r.perPathMBps.join(' / ').padEnd(20)} ${r.meetsTarget === null ? '-' : r.meetsTarget ? 'met' : 'NOT met'}`);
+    console.log(`${r.target.padEnd(8)} ${pad(r.paths, 5)} ${pad(r.bs / 1024 + 'k', 4)} ${pad(r.rw, 5)} ${pad(r.iperf3MBps === null ? '-' : r.iperf3MBps.toFixed(1), 12)} ${pad(r.MBps.toFixed(1), 10)} ${pad(r.ratio === null ? '-' : r.ratio.toFixed(3), 6)} ${pad(Number.isNaN(r.scaling) ? '-' : r.scaling.toFixed(2) + 'x', 8)} ${pad(Math.round(r.p99Us), 8)}  ${r.perPathMBps.join(' / ').padEnd(20)} ${r.meetsTarget === null ? '-' : r.meetsTarget ? 'met' : 'NOT met'}`);
   }
 }
 
