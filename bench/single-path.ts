@@ -1,9 +1,15 @@
 // One path against tgtd on loopback: our initiator vs libiscsi's iscsi-perf on the same target in the same run,
-// sequential reads at 4 KiB and 64 KiB, QD 32 (iscsi-perf reads only; our writes are printed alone). The two take
-// turns for `--rounds N` rounds (default 3); the table and the ratios are of the medians, this VM being noisy.
-// Prints throughput, IOPS, initiator CPU seconds per GB. `--json` for machine output, `--time S` per run.
+// sequential reads at 4 KiB and 64 KiB, QD 32. Writes: there is no read-write iscsi-perf, so our writes are paired
+// with our reads on the same session (same size, same QD, the same bytes moved: `--volume`), and with
+// `qemu-img convert -n` (libiscsi, qemu-block-extra) copying the same amount of random data into the same LU.
+// The tools take turns for `--rounds N` rounds (default 3); the table and the ratios are of the medians, this VM
+// being noisy. Prints throughput, IOPS, CPU seconds per GB of the initiator process (ours: the whole Node
+// process; theirs: the child's user + system time). `--json` for machine output, `--time S` per iscsi-perf run.
 // `npm run bench:single-path` runs it compiled by tsc, as users run the library (tsx's module getters cost more).
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import { promisify } from 'node:util';
 import { Initiator } from '../lib/initiator';
 import type { LunDevice } from '../lib/session/lun-device';
@@ -11,8 +17,13 @@ import { haveTool, loopbackPortal, Tgtd } from '../test/support/tgtd';
 
 const run = promisify(execFile);
 const TARGET = 'iqn.2024-01.io.iscsi-mpio.bench:single-path';
-const LUN_BYTES = 256 << 20;
+const LUN_BYTES = 1 << 30;
 const QD = 32;
+
+/** Bytes each of our runs moves, per I/O size: reads and writes of one size move the same bytes. */
+const VOLUME: Record<number, number> = { 4096: 256 * 2 ** 20, 65536: 2 * 2 ** 30 };
+/** What qemu-img convert copies into the LU: a file of random bytes (no zero detection can skip it). */
+const QEMU_BYTES = LUN_BYTES;
 
 interface Result { tool: string; rw: 'read' | 'write'; bs: number; qd: number; seconds: number; bytes: number; MBps: number; iops: number; cpuSecondsPerGB: number }
 
@@ -21,17 +32,19 @@ function arg(name: string, fallback: string): string {
   return i >= 0 ? process.argv[i + 1] : fallback;
 }
 
-async function ours(device: LunDevice, rw: 'read' | 'write', bs: number, seconds: number): Promise<Result> {
+async function ours(device: LunDevice, rw: 'read' | 'write', bs: number, volume: number): Promise<Result> {
   const blocks = bs / 512;
   const lbas = LUN_BYTES / 512;
+  const total = Math.floor(volume / bs);
   let next = 0;
+  let issued = 0;
   let ios = 0;
-  const deadline = performance.now() + seconds * 1000;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: QD }, async () => {
     const buffer = Buffer.alloc(bs, rw === 'write' ? 0x5a : 0);
-    while (performance.now() < deadline) {
+    while (issued < total) {
+      issued++;
       const lba = next;
       next = (next + blocks) % lbas;
       if (rw === 'read') await device.read(lba, blocks, buffer);
@@ -49,15 +62,35 @@ async function ours(device: LunDevice, rw: 'read' | 'write', bs: number, seconds
 }
 
 async function iscsiPerf(url: string, bs: number, seconds: number): Promise<Result> {
-  // /usr/bin/time gives the child's CPU; iscsi-perf prints "iops average N (M MB/s)" last.
-  const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'CPU %U %S', 'iscsi-perf', '-m', String(QD), '-b', String(bs / 512), '-t', String(seconds), url], { maxBuffer: 16 << 20 });
+  // iscsi-perf prints "iops average N (M MB/s)" last.
+  const { stdout, cpuSeconds } = await timed(['iscsi-perf', '-m', String(QD), '-b', String(bs / 512), '-t', String(seconds), url]);
   const averages = [...stdout.matchAll(/iops average (\d+)/g)];
   const iops = Number(averages[averages.length - 1][1]);
-  const cpuMatch = /CPU ([\d.]+) ([\d.]+)/.exec(stderr)!;
   const bytes = iops * bs * seconds;
+  return { tool: 'iscsi-perf', rw: 'read', bs, qd: QD, seconds, bytes, MBps: (iops * bs) / 1e6, iops, cpuSecondsPerGB: cpuSeconds / (bytes / 1e9) };
+}
+
+/** Runs `argv` under bash, whose `times` builtin then prints the child's user and system CPU (no GNU time needed). */
+async function timed(argv: string[]): Promise<{ stdout: string; cpuSeconds: number }> {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const { stdout } = await run('bash', ['-c', `${quoted} && times`], { maxBuffer: 16 << 20 });
+  // `times` prints the shell's own user/system line, then the children's: "0m1.234s 0m0.567s".
+  const lines = stdout.trimEnd().split('\n');
+  const children = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1])!;
+  const cpuSeconds = Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]);
+  return { stdout: lines.slice(0, -2).join('\n'), cpuSeconds };
+}
+
+/** `qemu-img convert -n` of `source` into the LU through libiscsi: its wall time and the child's CPU. */
+async function qemuConvert(source: string, url: string): Promise<Result> {
+  const t0 = performance.now();
+  // -S 0: no zero detection, every byte is written; -n: the LU exists. The wall time includes its start and login
+  // (tens of ms against seconds of copying).
+  const { cpuSeconds } = await timed(['qemu-img', 'convert', '-n', '-S', '0', '-f', 'raw', '-O', 'raw', source, url]);
+  const seconds = (performance.now() - t0) / 1000;
   return {
-    tool: 'iscsi-perf', rw: 'read', bs, qd: QD, seconds, bytes, MBps: (iops * bs) / 1e6, iops,
-    cpuSecondsPerGB: (Number(cpuMatch[1]) + Number(cpuMatch[2])) / (bytes / 1e9),
+    tool: 'qemu-img', rw: 'write', bs: 0, qd: 0, seconds, bytes: QEMU_BYTES, MBps: QEMU_BYTES / seconds / 1e6, iops: 0,
+    cpuSecondsPerGB: cpuSeconds / (QEMU_BYTES / 1e9),
   };
 }
 
@@ -65,9 +98,11 @@ async function main(): Promise<void> {
   const seconds = Number(arg('--time', '5'));
   const rounds = Number(arg('--rounds', '3'));
   const json = process.argv.includes('--json');
-  for (const tool of ['tgtd', 'tgtadm', 'iscsi-perf', '/usr/bin/time']) {
-    if (!haveTool(tool)) throw new Error(`${tool} is not installed (apt install tgt libiscsi-bin time)`);
+  for (const tool of ['tgtd', 'tgtadm', 'iscsi-perf', 'qemu-img']) {
+    if (!haveTool(tool)) throw new Error(`${tool} is not installed (apt install tgt libiscsi-bin qemu-utils qemu-block-extra)`);
   }
+  const source = `/dev/shm/iscsi-mpio-bench-${process.pid}.raw`;
+  fs.writeFileSync(source, crypto.randomBytes(QEMU_BYTES));
   const portal = loopbackPortal(31, 15000 + (process.pid % 500));
   const tgtd = await Tgtd.start([portal], [{ name: TARGET, luns: [{ sizeBytes: LUN_BYTES }] }]);
   const runs: Result[] = [];
@@ -79,15 +114,17 @@ async function main(): Promise<void> {
       for (let round = 0; round < rounds; round++) {
         for (const bs of [4096, 65536]) {
           runs.push(await iscsiPerf(url, bs, seconds));
-          runs.push(await ours(device, 'read', bs, seconds));
-          runs.push(await ours(device, 'write', bs, seconds));
+          runs.push(await ours(device, 'read', bs, VOLUME[bs]));
+          runs.push(await ours(device, 'write', bs, VOLUME[bs]));
         }
+        runs.push(await qemuConvert(source, url));
       }
     } finally {
       await device.close();
     }
   } finally {
     await tgtd.stop();
+    fs.rmSync(source, { force: true });
   }
   const results = medians(runs);
   const ratios = [4096, 65536].map((bs) => {
@@ -95,19 +132,31 @@ async function main(): Promise<void> {
     const us = results.find((r) => r.tool === 'iscsi-mpio' && r.rw === 'read' && r.bs === bs)!;
     return { bs, throughputRatio: us.MBps / them.MBps, iopsRatio: us.iops / them.iops, cpuPerGBRatio: us.cpuSecondsPerGB / them.cpuSecondsPerGB };
   });
+  const find = (tool: string, rw: string, bs: number) => results.find((r) => r.tool === tool && r.rw === rw && r.bs === bs)!;
+  const writes = [4096, 65536].map((bs) => {
+    const read = find('iscsi-mpio', 'read', bs);
+    const write = find('iscsi-mpio', 'write', bs);
+    return { bs, writeOverReadCpuPerGB: write.cpuSecondsPerGB / read.cpuSecondsPerGB, writeOverReadThroughput: write.MBps / read.MBps };
+  });
+  const qemu = find('qemu-img', 'write', 0);
+  const writeOverQemu = find('iscsi-mpio', 'write', 65536).MBps / qemu.MBps;
   if (json) {
-    process.stdout.write(JSON.stringify({ runs, medians: results, ratios }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runs, medians: results, ratios, writes, writeOverQemu }, null, 2) + '\n');
     return;
   }
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`one path, tgtd on loopback, QD ${QD}, ${seconds} s per run (sequential), medians of ${rounds} rounds`);
+  console.log(`one path, tgtd on loopback, QD ${QD}, iscsi-perf ${seconds} s per run, ours ${VOLUME[4096] / 2 ** 20} MiB (4k) / ${VOLUME[65536] / 2 ** 20} MiB (64k) per run, qemu-img ${QEMU_BYTES >> 20} MiB (sequential), medians of ${rounds} rounds, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`${'tool'.padEnd(11)} ${pad('rw', 5)} ${pad('bs', 6)} ${pad('MB/s', 8)} ${pad('IOPS', 8)} ${pad('CPU s/GB', 9)}`);
   for (const r of results) {
-    console.log(`${r.tool.padEnd(11)} ${pad(r.rw, 5)} ${pad(r.bs / 1024 + 'k', 6)} ${pad(r.MBps.toFixed(1), 8)} ${pad(Math.round(r.iops), 8)} ${pad(r.cpuSecondsPerGB.toFixed(3), 9)}`);
+    console.log(`${r.tool.padEnd(11)} ${pad(r.rw, 5)} ${pad(r.bs ? r.bs / 1024 + 'k' : '-', 6)} ${pad(r.MBps.toFixed(1), 8)} ${pad(Math.round(r.iops), 8)} ${pad(r.cpuSecondsPerGB.toFixed(3), 9)}`);
   }
   for (const r of ratios) {
     console.log(`read ${r.bs / 1024}k: iscsi-mpio / iscsi-perf = ${r.throughputRatio.toFixed(2)}x throughput, ${r.iopsRatio.toFixed(2)}x IOPS, ${r.cpuPerGBRatio.toFixed(2)}x CPU per GB`);
   }
+  for (const w of writes) {
+    console.log(`write ${w.bs / 1024}k / read ${w.bs / 1024}k (iscsi-mpio, same session): ${w.writeOverReadCpuPerGB.toFixed(2)}x CPU per GB, ${w.writeOverReadThroughput.toFixed(2)}x throughput`);
+  }
+  console.log(`write 64k: iscsi-mpio / qemu-img convert = ${writeOverQemu.toFixed(2)}x throughput`);
 }
 
 /** Per tool, direction and size, the run with the median throughput, its CPU per GB the median of that group's. */

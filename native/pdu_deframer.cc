@@ -70,14 +70,14 @@ bool Deframer::AcceptsOpcode(uint8_t opcode) const {
   return opcode <= 0x06 || opcode == 0x10;
 }
 
-ReadPlan Deframer::PlanRead(size_t staging_capacity) const {
+ReadPlan Deframer::PlanRead(size_t staging_capacity, bool exact_when_idle) const {
   ReadPlan plan{false, 0, 0, staging_capacity, nullptr, 0};
   // While large task payload is arriving in large segments, staging reads stop at PDU boundaries so that the next
   // segment is read straight into its task buffer instead of being staged and copied. So do reads planned while
   // idle: the plan is fixed before the next command registers its buffer. Otherwise (small transfers, or a peer
   // that sends small Data-In segments) reads take many PDUs at once: two reads per PDU would cost more than
   // copying a few KiB each.
-  const bool exact = tasks_.empty() || (large_tasks_ > 0 && large_segments_);
+  const bool exact = (exact_when_idle && tasks_.empty()) || (large_tasks_ > 0 && large_segments_);
   size_t need = 0;
   switch (state_) {
     case State::kData:

@@ -93,7 +93,11 @@ class Deframer {
   size_t registered_bytes() const { return registered_bytes_; }
 
   // The next read: into a task buffer when its payload is due, else into staging (bounded by `staging_capacity`).
-  ReadPlan PlanRead(size_t staging_capacity) const;
+  // `exact_when_idle`: with no task registered, stop at the next PDU boundary (for a caller that plans a read before
+  // a command registers its buffer). A caller that plans each read right before it reads, like the socket pump,
+  // passes false: with nothing registered nothing can be placed, and exact reads would cost a syscall per 48-byte
+  // PDU (a write load registers nothing on the initiator: every R2T and SCSI Response was a read of its own).
+  ReadPlan PlanRead(size_t staging_capacity, bool exact_when_idle = true) const;
   // `n` bytes arrived where PlanRead said (into_task). Returns false on a protocol error.
   bool CommitTaskRead(size_t n);
   // Parses `n` bytes at `input` (staging, or any stream for tests and the fuzzer). Returns false on a protocol error;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "data_out_framer.h"
 #include "deframer_binding.h"
 
 namespace iscsi {
@@ -35,6 +36,7 @@ constexpr size_t kCoalesceDivisor = 2;
 constexpr size_t kMaxLowWater = 512 * 1024;
 // libuv's loop clock counts whole milliseconds, so a 1 ms timer may fire at once; 2 ms means 1 to 2 ms.
 constexpr uint64_t kMaxCoalesceDelayMs = 2;
+constexpr uint32_t kOpcodeScsiResponse = 0x21;
 
 class SocketPump : public Napi::ObjectWrap<SocketPump> {
  public:
@@ -91,11 +93,6 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   }
 
  private:
-  struct Chunk {
-    const uint8_t* data;
-    size_t length;
-  };
-
   // ---- reading ----
 
   static void OnPoll(uv_poll_t* handle, int status, int events) {
@@ -122,7 +119,8 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   }
 
   // Reads until the socket is drained (or kMaxReadsPerEvent), then hands every PDU completed to JS in one call: the
-  // staging reads of one batch fill the staging buffer one after another, so the payload views of earlier PDUs in
+  // reads are planned right here, after JS registered every buffer the data could be for (PlanRead's exact_when_idle).
+  // The staging reads of one batch fill the staging buffer one after another, so the payload views of earlier PDUs in
   // the batch stay valid. One JS call per wakeup rather than per read: at 64 KiB a read completes one PDU at most.
   void ReadAvailable() {
     Napi::Env env = Env();
@@ -133,12 +131,12 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     bool ok = true;
     read_bytes_ = 0;
     for (int i = 0; i < kMaxReadsPerEvent && !closed_; i++) {
-      ReadPlan plan = deframer.PlanRead(staging_length - used);
+      ReadPlan plan = deframer.PlanRead(staging_length - used, false);
       if (!plan.into_task && staging_length - used < kMinStagingRead) {
         deframer_->NoteStagingFull();
         if (!Deliver(true)) return;
         used = 0;
-        plan = deframer.PlanRead(staging_length);
+        plan = deframer.PlanRead(staging_length, false);
       }
       uint8_t* staging = deframer_->staging() + used;
       // A payload read also takes what follows it up to the next BHS: one syscall per large Data-In, not two.
@@ -183,7 +181,9 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   // Sets the socket's low-water mark from the payload still expected, before the loop sleeps again.
   void Coalesce() {
     if (!coalesce_) return;
-    const size_t expected = stalled_ ? 0 : deframer_->deframer().registered_bytes();
+    // Payload of the reads outstanding, and a status PDU per command: a write's only answers are 48-byte R2Ts and
+    // SCSI Responses, so counting payload alone woke once per response on a write load.
+    const size_t expected = stalled_ ? 0 : deframer_->deframer().registered_bytes() + awaiting_status_ * Deframer::kBhsLength;
     size_t mark = std::min(expected / kCoalesceDivisor, kMaxLowWater);
     // Powers of two: a setsockopt only when the load changes, not whenever one task ends.
     mark = mark < 2 ? 1 : size_t{1} << (63 - __builtin_clzll(mark));
@@ -209,6 +209,9 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
 
   // Hands the batch to JS. False when the pump closed meanwhile (JS destroyed it, or the batch did not fit).
   bool Deliver(bool ok) {
+    for (const PduEvent& event : deframer_->deframer().events()) {
+      if ((event.opcode == kOpcodeScsiResponse || event.task_ended != 0) && awaiting_status_ > 0) awaiting_status_--;
+    }
     int32_t result = 0;
     if (!deframer_->PublishBatch(ok, &result)) {
       Close("EPROTO", "one batch completed more PDUs than the event arrays hold");
@@ -220,40 +223,100 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
 
   // ---- writing ----
 
-  // writev(buffers: Uint8Array[]): true when everything went out now; false when the rest waits for writability.
+  // writev(buffers: Uint8Array[], bursts?: Uint32Array, burstCount?: number, awaitingStatus?: number): true when everything went out now;
+  // false when the rest waits for writability. Each burst (kBurstWords words, in buffer order) says that
+  // buffers[index] is not sent as it is but as the Data-Out PDUs of one sequence framed from it here
+  // (data_out_framer.h): the headers of a whole tick's Data-Out cost no JS and no allocation per PDU.
   Napi::Value Writev(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closed_ || write_failed_) return Napi::Boolean::New(env, false);
     Napi::Array list = info[0].As<Napi::Array>();
     const uint32_t count = list.Length();
-    std::vector<Chunk> chunks;
-    chunks.reserve(count);
+    const uint32_t* bursts = nullptr;
+    uint32_t burst_count = 0;
+    if (info.Length() > 2 && info[1].IsTypedArray()) {
+      Napi::Uint32Array words = info[1].As<Napi::Uint32Array>();
+      burst_count = info[2].As<Napi::Number>().Uint32Value();
+      if (static_cast<size_t>(burst_count) * kBurstWords > words.ElementLength()) {
+        throw Napi::RangeError::New(env, "burst count beyond the descriptor array");
+      }
+      bursts = words.Data();
+    }
+    // The commands JS has outstanding, for the wakeup coalescing (Coalesce); decremented as their status arrives.
+    if (info.Length() > 3 && info[3].IsNumber()) awaiting_status_ = info[3].As<Napi::Number>().Uint32Value();
+    // Sized once before framing: the chunks point into it.
+    size_t arena_bytes = 0;
+    for (uint32_t b = 0; b < burst_count; b++) {
+      const uint32_t* words = bursts + b * kBurstWords;
+      const DataOutBurst burst = Burst(words);
+      if (words[0] >= count || (b > 0 && words[0] <= bursts[(b - 1) * kBurstWords]) ||
+          !DataOutBurstFits(burst, list.Get(words[0]).As<Napi::TypedArray>().ByteLength())) {
+        throw Napi::RangeError::New(env, "a Data-Out burst outside its buffer, out of order, or with no usable segment size");
+      }
+      arena_bytes += DataOutPduCount(burst) * kDataOutArenaPerPdu;
+    }
+    std::vector<uint8_t> arena(std::move(spare_arena_));
+    arena.resize(arena_bytes);
+    std::vector<WireChunk>& chunks = chunks_;
+    chunks.clear();
+    uint32_t next_burst = 0;
+    size_t arena_used = 0;
     for (uint32_t i = 0; i < count; i++) {
       Napi::TypedArray array = list.Get(i).As<Napi::TypedArray>();
+      const uint8_t* data = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
       const size_t length = array.ByteLength();
-      if (length == 0) continue;
-      chunks.push_back({static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset(), length});
+      if (next_burst < burst_count && bursts[next_burst * kBurstWords] == i) {
+        const DataOutBurst burst = Burst(bursts + next_burst * kBurstWords);
+        FrameDataOut(burst, data, length, arena.data() + arena_used, &chunks);  // checked above
+        arena_used += DataOutPduCount(burst) * kDataOutArenaPerPdu;
+        next_burst++;
+        continue;
+      }
+      if (length > 0) chunks.push_back({data, length});
     }
+    size_t first_unsent = 0;
     if (pending_.empty()) {
       size_t sent = 0;
       if (!Send(chunks.data(), chunks.size(), &sent)) return Napi::Boolean::New(env, false);
-      size_t i = 0;
-      while (i < chunks.size() && sent >= chunks[i].length) sent -= chunks[i++].length;
-      if (i == chunks.size()) return Napi::Boolean::New(env, true);
-      chunks[i].data += sent;
-      chunks[i].length -= sent;
-      chunks.erase(chunks.begin(), chunks.begin() + static_cast<std::ptrdiff_t>(i));
+      while (first_unsent < chunks.size() && sent >= chunks[first_unsent].length) sent -= chunks[first_unsent++].length;
+      if (first_unsent == chunks.size()) {
+        spare_arena_ = std::move(arena);  // nothing points into it any more: the next tick reuses it
+        return Napi::Boolean::New(env, true);
+      }
+      chunks[first_unsent].data += sent;
+      chunks[first_unsent].length -= sent;
     }
-    // The kernel took part of it: the rest waits, and the JS buffers stay pinned until it is sent.
+    // The kernel took part of it: the rest waits, and the JS buffers and this tick's headers stay until it is sent.
     pinned_.push_back(Napi::Persistent(list.As<Napi::Object>()));
-    pending_.insert(pending_.end(), chunks.begin(), chunks.end());
+    if (!arena.empty()) pinned_arenas_.push_back(std::move(arena));
+    pending_.insert(pending_.end(), chunks.begin() + static_cast<std::ptrdiff_t>(first_unsent), chunks.end());
     Watch();
     return Napi::Boolean::New(env, false);
   }
 
+  // Words of one burst descriptor: [buffer index, ITT, LUN bytes 0-3, LUN bytes 4-7, TTT, ExpStatSN, Buffer Offset,
+  // length, MaxRecvDataSegmentLength, flags (1 header digest, 2 data digest)], as lib/wire/connection.ts writes them.
+  static constexpr size_t kBurstWords = 10;
+  static DataOutBurst Burst(const uint32_t* w) {
+    DataOutBurst burst{};
+    burst.itt = w[1];
+    for (int i = 0; i < 4; i++) {
+      burst.lun[i] = static_cast<uint8_t>(w[2] >> (24 - 8 * i));
+      burst.lun[4 + i] = static_cast<uint8_t>(w[3] >> (24 - 8 * i));
+    }
+    burst.ttt = w[4];
+    burst.exp_stat_sn = w[5];
+    burst.offset = w[6];
+    burst.length = w[7];
+    burst.max_segment = w[8];
+    burst.header_digest = (w[9] & 1) != 0;
+    burst.data_digest = (w[9] & 2) != 0;
+    return burst;
+  }
+
   // Sends as much of `chunks` as the socket takes without blocking. False after a fatal error (the read side then
   // sees the connection end and reports it).
-  bool Send(const Chunk* chunks, size_t count, size_t* sent) {
+  bool Send(const WireChunk* chunks, size_t count, size_t* sent) {
     *sent = 0;
     size_t at = 0;
     size_t skip = 0;  // bytes of chunks[at] already sent
@@ -277,6 +340,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
         write_failed_ = true;  // EPIPE, ECONNRESET: reading will meet the end of the connection
         pending_.clear();
         pinned_.clear();
+        pinned_arenas_.clear();
         return false;
       }
       *sent += static_cast<size_t>(w);
@@ -294,7 +358,8 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
 
   void FlushPending() {
     if (pending_.empty()) return;
-    std::vector<Chunk> chunks(pending_.begin(), pending_.end());
+    std::vector<WireChunk>& chunks = chunks_;
+    chunks.assign(pending_.begin(), pending_.end());
     size_t sent = 0;
     if (!Send(chunks.data(), chunks.size(), &sent)) {
       Watch();
@@ -310,6 +375,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
       return;
     }
     pinned_.clear();
+    pinned_arenas_.clear();
     Watch();
     if (ending_) shutdown(fd_, SHUT_WR);
     Napi::HandleScope scope(Env());
@@ -366,6 +432,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     closed_ = true;
     pending_.clear();
     pinned_.clear();
+    pinned_arenas_.clear();
     // Persistent references are GC roots, and the callbacks close over the connection: held past the close, they
     // would keep every closed connection and its deframer's buffers (about 0.7 MB) alive for good.
     on_read_.Reset();
@@ -407,6 +474,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   int low_water_ = 1;
   bool stalled_ = false;
   size_t read_bytes_ = 0;  // what the last ReadAvailable() read
+  size_t awaiting_status_ = 0;  // commands sent whose status has not come (as JS last said, less those seen since)
   bool coalesce_ = false;
   bool reading_ = true;  // the coalescing delay ran out: no low-water mark until the next readable event
   bool closed_ = false;
@@ -416,8 +484,11 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   Napi::ObjectReference deframer_ref_;
   Napi::FunctionReference on_read_, on_drain_, on_close_;
   Napi::AsyncContext context_;
-  std::deque<Chunk> pending_;
+  std::deque<WireChunk> pending_;
   std::vector<Napi::ObjectReference> pinned_;
+  std::vector<std::vector<uint8_t>> pinned_arenas_;  // Data-Out headers of writes still pending
+  std::vector<uint8_t> spare_arena_;                 // the last fully sent tick's arena, reused
+  std::vector<WireChunk> chunks_;                    // scratch gather list, reused every tick
 };
 
 ModuleRegistration registration(SocketPump::Init);

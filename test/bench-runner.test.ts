@@ -54,6 +54,24 @@ describe('bench: the throughput runner against the embedded array', function () 
     }
   });
 
+  it('a 70/30 mix issues 70 reads in every 100 I/Os and accounts reads and writes together', async () => {
+    target = await Target.start({ group: `${NET}.10:0`, portals: [`${NET}.11:0`, `${NET}.12:0`], luns: ['32M'], nopInterval: 0 });
+    const device = await open(twoPaths, 'round-robin');
+    try {
+      const before = device.paths.map((p) => ({ reads: p.stats.reads, writes: p.stats.writes }));
+      const r = await runBench(device, { rw: 'read', bs: 4096, qd: 8, seconds: 0.5, readPercent: 70 });
+      const reads = device.paths.reduce((a, p, i) => a + p.stats.reads - before[i].reads, 0);
+      const writes = device.paths.reduce((a, p, i) => a + p.stats.writes - before[i].writes, 0);
+      assert.ok(r.ios >= 200, `enough I/O to judge the split (${r.ios})`);
+      assert.equal(reads + writes, r.ios, 'every I/O is a read or a write, each counted once');
+      assert.ok(Math.abs(reads - 0.7 * r.ios) <= 70, `${reads} reads of ${r.ios} I/Os: 70 in every 100 issued`);
+      assert.equal(r.paths.reduce((a, p) => a + p.bytes, 0), r.bytes, 'per-path bytes (reads and writes) sum to the total');
+      await assert.rejects(runBench(device, { rw: 'read', bs: 4096, qd: 1, seconds: 0.1, readPercent: 101 }), BenchArgumentError);
+    } finally {
+      await device.close();
+    }
+  });
+
   it('rejects sizes that are not whole blocks and other bad options before any I/O', async () => {
     target = await Target.start({ portals: [`${NET}.11:0`], luns: ['1M'], nopInterval: 0 });
     const m = target.members[0];

@@ -13,6 +13,8 @@ export interface BenchOptions {
   seconds: number;
   /** Bytes of the LU the sequential offset cycles over (default: the whole LU, at most 1 GiB). */
   span?: number;
+  /** A mixed run: this percentage of the I/Os are reads, the rest writes, interleaved (`rw` then names the run only). */
+  readPercent?: number;
 }
 
 export class BenchArgumentError extends RangeError {
@@ -35,6 +37,9 @@ export function checkBenchOptions(o: BenchOptions, blockSize: number, capacityBy
   }
   if (!Number.isInteger(o.qd) || o.qd < 1 || o.qd > 1024) throw new BenchArgumentError(`--qd ${o.qd}: use 1..1024`);
   if (!(o.seconds > 0) || !Number.isFinite(o.seconds)) throw new BenchArgumentError(`--time ${o.seconds}: use a positive number of seconds`);
+  if (o.readPercent !== undefined && !(Number.isInteger(o.readPercent) && o.readPercent >= 0 && o.readPercent <= 100)) {
+    throw new BenchArgumentError(`read percentage ${o.readPercent}: use 0..100`);
+  }
   if (o.bs > capacityBytes) throw new BenchArgumentError(`--bs ${o.bs}: larger than the LU (${capacityBytes} bytes)`);
   if (o.span !== undefined && (o.span < o.bs || o.span % blockSize !== 0)) {
     throw new BenchArgumentError(`span ${o.span}: at least one I/O and a whole number of blocks`);

@@ -59,22 +59,25 @@ export interface RunHooks {
 
 const DEFAULT_SPAN = 1 << 30;
 
-function counters(device: MultipathDevice, rw: BenchDirection): Array<{ ios: number; bytes: number; failures: number; reconnects: number }> {
+/** `mixed`: reads and writes together (a run with readPercent). */
+function counters(device: MultipathDevice, rw: BenchDirection, mixed = false): Array<{ ios: number; bytes: number; failures: number; reconnects: number }> {
   return device.paths.map((p) => ({
-    ...(rw === 'read' ? { ios: p.stats.reads, bytes: p.stats.bytesRead } : { ios: p.stats.writes, bytes: p.stats.bytesWritten }),
+    ...(mixed
+      ? { ios: p.stats.reads + p.stats.writes, bytes: p.stats.bytesRead + p.stats.bytesWritten }
+      : rw === 'read' ? { ios: p.stats.reads, bytes: p.stats.bytesRead } : { ios: p.stats.writes, bytes: p.stats.bytesWritten }),
     failures: p.stats.failures, reconnects: p.session.stats.reconnects,
   }));
 }
 
 /** Reports each interval's throughput and per-path split from the device's own counters; stop() ends it. */
-function ticker(device: MultipathDevice, rw: BenchDirection, ids: number[], planned: number, started: number, hooks: RunHooks): { stop(): void } {
+function ticker(device: MultipathDevice, rw: BenchDirection, mixed: boolean, ids: number[], planned: number, started: number, hooks: RunHooks): { stop(): void } {
   const onTick = hooks.onTick;
   if (!onTick) return { stop() {} };
-  let last = counters(device, rw);
+  let last = counters(device, rw, mixed);
   let lastAt = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    const current = counters(device, rw);
+    const current = counters(device, rw, mixed);
     const moved = current.map((c, i) => ({ ios: c.ios - last[i].ios, bytes: c.bytes - last[i].bytes }));
     const bytes = moved.reduce((a, m) => a + m.bytes, 0);
     const interval = (now - lastAt) / 1000;
@@ -102,25 +105,29 @@ export async function runBench(device: MultipathDevice, options: BenchOptions, h
   let ios = 0;
 
   const ids = device.paths.map((p, i) => hooks.pathIds?.[i] ?? p.id);
-  const before = counters(device, rw);
+  const mixed = options.readPercent !== undefined;
+  let issued = 0;
+  const before = counters(device, rw, mixed);
   const started = performance.now();
   const deadline = started + seconds * 1000;
-  const ticks = ticker(device, rw, ids, seconds, started, hooks);
+  const ticks = ticker(device, rw, mixed, ids, seconds, started, hooks);
   await Promise.all(Array.from({ length: qd }, async (_, worker) => {
     // A recognisable pattern per worker, so a write run leaves data someone could check.
-    const buffer = Buffer.alloc(bs, rw === 'write' ? 0x41 + (worker % 26) : 0);
+    const buffer = Buffer.alloc(bs, rw === 'write' || mixed ? 0x41 + (worker % 26) : 0);
     while (performance.now() < deadline) {
       const lba = cursor;
       cursor = (cursor + ioBlocks) % spanBlocks;
       const t0 = performance.now();
-      if (rw === 'read') await device.read(lba, ioBlocks, buffer);
+      // Mixed: reads and writes spread evenly over each 100 I/Os issued, whichever worker issues them.
+      const read = mixed ? ((issued++ * 37) % 100) < options.readPercent! : rw === 'read';
+      if (read) await device.read(lba, ioBlocks, buffer);
       else await device.write(lba, buffer);
       latency.record((performance.now() - t0) * 1000);
       ios++;
     }
   })).finally(() => ticks.stop());
   const elapsed = (performance.now() - started) / 1000;
-  const after = counters(device, rw);
+  const after = counters(device, rw, mixed);
 
   const bytes = ios * bs;
   return {

@@ -18,9 +18,9 @@ export interface ShapedPathsOptions {
   paths: number;
   /** tc rate, default 1gbit. */
   rate?: string;
-  /** Distinguishes concurrent runs; default the pid. */
+  /** Distinguishes concurrent runs; default the pid. Also picks the /24: 198.18.<id & 255>.0 (198.19 above 255). */
   id?: number;
-  /** Namespace and veth name prefix (default "imp"), so concurrent users of the machine keep apart. */
+  /** Start of the namespace and veth names (default "imp"), so concurrent users keep apart; at most 5 characters. */
   prefix?: string;
 }
 
@@ -57,14 +57,17 @@ export class ShapedPaths {
   private destroyed = false;
   private readonly onExit = () => this.destroy();
 
-  private constructor(readonly id: number, readonly rate: string, private readonly prefix: string) {
+  private constructor(readonly id: number, readonly rate: string, readonly prefix: string) {
     this.namespace = `${prefix}${id}`;
   }
 
   static create(o: ShapedPathsOptions): ShapedPaths {
     if (!(o.paths >= 1 && o.paths <= 8)) throw new RangeError(`paths ${o.paths}: use 1..8`);
     const id = (o.id ?? process.pid) % 100000;
-    const net = new ShapedPaths(id, o.rate ?? '1gbit', o.prefix ?? 'imp');
+    const prefix = o.prefix ?? 'imp';
+    // Interface names are at most 15 bytes: prefix + a 5-digit id + "h" + the path index.
+    if (!/^[a-z]{1,5}$/.test(prefix)) throw new RangeError(`prefix "${prefix}": use 1 to 5 lowercase letters`);
+    const net = new ShapedPaths(id, o.rate ?? '1gbit', prefix);
     process.once('exit', net.onExit);
     try {
       net.build(o.paths);

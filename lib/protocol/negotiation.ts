@@ -40,6 +40,15 @@ export const RFC_DEFAULTS: Readonly<OperationalValues> = Object.freeze<Operation
 /**
  * What our initiator offers unless told otherwise: unsolicited and immediate data allowed, large bursts, no task
  * retention after failure (we recover whole sessions, ERL 0), the same choices open-iscsi makes.
+ *
+ * Why these help writes: every R2T a write waits for is a round trip and a wakeup on both sides, and every Data-Out
+ * PDU a header. ImmediateData=Yes with InitialR2T=No lets a write up to FirstBurstLength go out with its command
+ * and no R2T at all; a large FirstBurstLength and MaxBurstLength mean one burst (one R2T) for the rest; the
+ * target's MaxRecvDataSegmentLength then decides how many PDUs a burst takes, and we offer the largest of ours so
+ * reads come in few Data-In PDUs. Each key settles at what the target allows (InitialR2T is an OR, the lengths
+ * the minimum), so these are ceilings: tgtd's defaults (InitialR2T=Yes, FirstBurstLength 64 KiB, 8 KiB segments)
+ * make a 64 KiB write 8 KiB immediate, one R2T and seven Data-Out PDUs; the embedded target's (InitialR2T=No,
+ * 256 KiB segments and first burst) make it one PDU.
  */
 export const INITIATOR_DEFAULTS: Readonly<OperationalValues> = Object.freeze<OperationalValues>({
   ...RFC_DEFAULTS, maxRecvDataSegmentLength: 262144, maxBurstLength: 16776192, firstBurstLength: 262144,

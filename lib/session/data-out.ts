@@ -1,10 +1,10 @@
 // The R2T / Data-Out phase (RFC 7143 §11.7-§11.8, §13.10-§13.14): immediate data in the SCSI Command, unsolicited
-// Data-Out up to FirstBurstLength unless InitialR2T, then Data-Out answering each R2T. Every segment is a view of
-// the caller's buffer (no copy) and never longer than the target's MaxRecvDataSegmentLength.
+// Data-Out up to FirstBurstLength unless InitialR2T, then Data-Out answering each R2T. Each sequence is one
+// PduConnection.sendDataOut(): the addon frames its PDUs from the caller's buffer (no copy, no header encoded in JS
+// per PDU), never longer than the target's MaxRecvDataSegmentLength.
 import type { NegotiatedParameters } from '../protocol/negotiation';
 import type { R2T } from '../wire/bhs';
-import type { PduConnection } from '../wire/connection';
-import { Opcode, RESERVED_TAG } from '../wire/opcodes';
+import { RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
 import type { SessionCore } from './session-core';
 import type { Task } from './task';
@@ -22,33 +22,6 @@ export function planUnsolicited(length: number, p: NegotiatedParameters): Unsoli
   const immediate = p.immediateData ? Math.min(firstBurst, p.targetMaxRecvDataSegmentLength) : 0;
   const unsolicitedEnd = p.initialR2T ? immediate : firstBurst;
   return { immediate, unsolicitedEnd };
-}
-
-export interface DataOutSequence {
-  itt: number;
-  lun: number;
-  /** RESERVED_TAG for unsolicited data, else the R2T's Target Transfer Tag. */
-  ttt: number;
-  buffer: Buffer;
-  offset: number;
-  length: number;
-  maxSegment: number;
-  expStatSN: number;
-}
-
-/** Sends one Data-Out sequence (DataSN from 0, F on the last PDU). Returns false if the socket wants 'drain'. */
-export function sendDataOutSequence(connection: PduConnection, s: DataOutSequence): boolean {
-  let ok = true;
-  const end = s.offset + s.length;
-  let dataSN = 0;
-  for (let at = s.offset; at < end; at += s.maxSegment) {
-    const size = Math.min(s.maxSegment, end - at);
-    ok = connection.send({
-      opcode: Opcode.DataOut, final: at + size >= end, lun: s.lun, itt: s.itt, ttt: s.ttt, expStatSN: s.expStatSN,
-      dataSN: dataSN++, bufferOffset: at,
-    }, s.buffer.subarray(at, at + size));
-  }
-  return ok;
 }
 
 export const UNSOLICITED_TTT = RESERVED_TAG;
@@ -75,15 +48,40 @@ export function answerR2T(core: SessionCore, bhs: R2T): void {
   const task = core.tasks.get(bhs.itt);
   if (!task) return core.unknownItt('R2T', bhs.itt);
   if (task.aborted || task.tmf) return;
-  const p = core.parameters;
-  const end = bhs.bufferOffset + bhs.desiredDataTransferLength;
-  if (task.command.direction !== 'write' || end > task.command.transferLength || bhs.desiredDataTransferLength > p.maxBurstLength) {
-    core.lost(new SessionProtocolError(`R2T for ITT 0x${bhs.itt.toString(16)} asks for bytes ${bhs.bufferOffset}..${end} outside the ${task.command.transferLength}-byte ${task.command.direction} or its burst limit`, 'ER2T'));
-    return;
-  }
+  if (!withinWrite(core, task, bhs.bufferOffset, bhs.desiredDataTransferLength)) return;
   if (task.heldR2Ts) { task.heldR2Ts.push(bhs); return; }
-  sendDataOutSequence(core.connection, {
-    itt: task.itt, lun: task.lun, ttt: bhs.ttt, buffer: task.buffer!, offset: bhs.bufferOffset,
-    length: bhs.desiredDataTransferLength, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: core.expStatSN,
+  send(core, task, bhs.ttt, bhs.bufferOffset, bhs.desiredDataTransferLength);
+}
+
+/**
+ * The receive hot path's R2T (Deframer FastPath): the same answer read straight from the header at `o`, with no
+ * decoded BHS, for a write running normally. Returns false for anything answerR2T() must see (an unknown tag, a
+ * held or aborted write, an R2T with a data segment, which is malformed).
+ */
+export function answerR2TFast(core: SessionCore, itt: number, h: Buffer, o: number, dataLength: number): boolean {
+  const task = core.tasks.get(itt);
+  if (dataLength > 0 || task === undefined || task.aborted || task.tmf || task.heldR2Ts) return false;
+  core.keepalive?.heard();
+  core.window.update(h.readUInt32BE(o + 28), h.readUInt32BE(o + 32));
+  const offset = h.readUInt32BE(o + 40);
+  const length = h.readUInt32BE(o + 44);
+  if (withinWrite(core, task, offset, length)) send(core, task, h.readUInt32BE(o + 20), offset, length);
+  return true;
+}
+
+/** False, with the connection lost, when the R2T asks for bytes outside the write or beyond MaxBurstLength. */
+function withinWrite(core: SessionCore, task: Task, offset: number, length: number): boolean {
+  const end = offset + length;
+  if (task.command.direction !== 'write' || end > task.command.transferLength || length > core.parameters.maxBurstLength) {
+    core.lost(new SessionProtocolError(`R2T for ITT 0x${task.itt.toString(16)} asks for bytes ${offset}..${end} outside the ${task.command.transferLength}-byte ${task.command.direction} or its burst limit`, 'ER2T'));
+    return false;
+  }
+  return true;
+}
+
+function send(core: SessionCore, task: Task, ttt: number, offset: number, length: number): void {
+  core.connection.sendDataOut({
+    itt: task.itt, lun: task.lun, ttt, buffer: task.buffer!, offset, length,
+    maxSegment: core.parameters.targetMaxRecvDataSegmentLength, expStatSN: core.expStatSN,
   });
 }

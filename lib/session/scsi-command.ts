@@ -1,7 +1,7 @@
 // Issuing a SCSI Command PDU (RFC 7143 §11.3) once the command window gives it a CmdSN: the header encoded from
 // the task's fields (no decoded object on the hot path), a write's immediate data, and its unsolicited Data-Out.
 import { encodeScsiCommand, ScsiCommandFlags } from '../wire/bhs';
-import { planUnsolicited, sendDataOutSequence, UNSOLICITED_TTT } from './data-out';
+import { planUnsolicited, UNSOLICITED_TTT } from './data-out';
 import type { SessionCore } from './session-core';
 import type { Task } from './task';
 
@@ -23,7 +23,7 @@ export function sendScsiCommand(core: SessionCore, task: Task, cmdSN: number): v
   encodeScsiCommand(header, flags, task.lun, task.itt, command.transferLength, cmdSN, core.expStatSN, command.cdb);
   connection.sendEncoded(header, plan.immediate > 0 ? buffer!.subarray(0, plan.immediate) : undefined);
   if (plan.unsolicitedEnd > plan.immediate) {
-    sendDataOutSequence(connection, {
+    connection.sendDataOut({
       itt: task.itt, lun: task.lun, ttt: UNSOLICITED_TTT, buffer: buffer!, offset: plan.immediate,
       length: plan.unsolicitedEnd - plan.immediate, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: core.expStatSN,
     });

@@ -17,7 +17,7 @@ import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { CommandWindow } from './command-window';
 import { registerConnection } from './connection-registry';
 import { receiveDataIn, receiveFast, receiveScsiResponse } from './data-in';
-import { answerR2T } from './data-out';
+import { answerR2T, answerR2TFast } from './data-out';
 import { PathError, SessionArgumentError, SessionProtocolError } from './errors';
 import { DEFAULT_KEEPALIVE, Keepalive } from './keepalive';
 import { requestLogout, waitIdle } from './logout';
@@ -297,7 +297,10 @@ export class Session extends EventEmitter {
     if (this.core.window) this.core.window.restart(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
     else this.core.window = new CommandWindow(this.cmdSNSeed, login.login.expCmdSN, login.login.maxCmdSN);
     const core = this.core;
-    c.setFastPath((opcode, itt, header, at, placed, dataLength) => c === core.connection && receiveFast(core, opcode, itt, header, at, placed, dataLength));
+    c.setFastPath((opcode, itt, header, at, placed, dataLength) => c === core.connection && (opcode === Opcode.R2T
+      ? answerR2TFast(core, itt, header, at, dataLength)
+      : receiveFast(core, opcode, itt, header, at, placed, dataLength)));
+    c.setAwaitingStatus(() => core.tasks.size);
     c.on('pdu', (pdu: ReceivedPdu) => this.receive(c, pdu));
     c.on('error', (error: Error) => this.connectionLost(c, error));
     c.on('close', () => this.connectionLost(c, new Error('the connection closed')));

@@ -2,11 +2,27 @@
 // It knows nothing of sessions or logins; the initiator's session layer and the embedded target both sit on it.
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import type { BhsInit } from './bhs';
+import { type BhsInit, encodeLun } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
 import { Deframer, type DeframerRole, type DeframerStats, type FastPath, type ReceivedPdu } from './deframer';
 import { allocHeader, type Digests, encodeHeader, frameInto } from './framer';
-import { NativeSocket } from './native-socket';
+import { BURST_WORDS, NativeSocket } from './native-socket';
+import { BHS_LENGTH } from './opcodes';
+
+/** One Data-Out sequence (RFC 7143 §11.7): DataSN from 0, F on the last PDU, segments of at most `maxSegment`. */
+export interface DataOutBurst {
+  itt: number;
+  lun: number;
+  /** The R2T's Target Transfer Tag, or RESERVED_TAG for unsolicited data. */
+  ttt: number;
+  expStatSN: number;
+  /** The write's whole buffer: the burst is bytes offset..offset+length of it, sent from it without a copy. */
+  buffer: Buffer;
+  offset: number;
+  length: number;
+  /** The target's MaxRecvDataSegmentLength. */
+  maxSegment: number;
+}
 
 export interface PduConnectionOptions {
   role: DeframerRole;
@@ -30,6 +46,10 @@ export class PduConnection extends EventEmitter {
   private readonly sent: SendStats = { pdus: 0, bytes: 0 };
   /** What this tick sent, written with one writev when the tick ends. */
   private outbox: Buffer[] = [];
+  /** This tick's Data-Out bursts, framed natively at the flush (native-socket.ts BURST_WORDS words each). */
+  private bursts = new Uint32Array(BURST_WORDS * 64);
+  private burstCount = 0;
+  private readonly lunBytes = Buffer.alloc(8);
   private flushScheduled = false;
   private waitingForDrain = false;
   private closed = false;
@@ -84,6 +104,13 @@ export class PduConnection extends EventEmitter {
   /** A handler that sees PDUs before they are decoded and may consume them (Deframer FastPath); 'pdu' gets the rest. */
   setFastPath(handler: FastPath | undefined): void { this.deframer.fastPath = handler; }
 
+  /**
+   * How many commands await their status (initiator): the pump wakes once half of their 48-byte responses (and of
+   * the registered read payload) has come, rather than once per response of a write load.
+   */
+  setAwaitingStatus(count: (() => number) | undefined): void { this.awaitingStatus = count; }
+  private awaitingStatus: (() => number) | undefined;
+
   /** Payload of Data-In (initiator) / Data-Out (target) for `itt` lands in `buffer` at its Buffer Offset. */
   registerTask(itt: number, buffer: Buffer): void { this.deframer.registerTask(itt, buffer); }
   unregisterTask(itt: number): void { this.deframer.unregisterTask(itt); }
@@ -104,9 +131,51 @@ export class PduConnection extends EventEmitter {
   /** send() for a BHS the caller wrote into `header` itself (the hot path's SCSI Commands), without AHS. */
   sendEncoded(header: Buffer, data?: Buffer): boolean { return this.queue(header, 0, data); }
 
+  /**
+   * Sends a whole Data-Out sequence: the addon frames its PDUs from `b.buffer` when the tick's writes go out, in
+   * order with the other PDUs of the tick (no header encoded or allocated here per PDU). Same return as send().
+   */
+  sendDataOut(b: DataOutBurst): boolean {
+    if (b.length <= 0) return !this.waitingForDrain;
+    if (!(b.maxSegment > 0) || b.offset < 0 || b.offset + b.length > b.buffer.length) {
+      throw new RangeError(`a Data-Out burst of ${b.length} bytes at ${b.offset} outside its ${b.buffer.length}-byte buffer, or segments of ${b.maxSegment}`);
+    }
+    let w = this.burstCount * BURST_WORDS;
+    if (w + BURST_WORDS > this.bursts.length) {
+      const grown = new Uint32Array(this.bursts.length * 2);
+      grown.set(this.bursts);
+      this.bursts = grown;
+    }
+    encodeLun(b.lun, this.lunBytes, 0);
+    const words = this.bursts;
+    words[w++] = this.outbox.length;
+    words[w++] = b.itt;
+    words[w++] = this.lunBytes.readUInt32BE(0);
+    words[w++] = this.lunBytes.readUInt32BE(4);
+    words[w++] = b.ttt;
+    words[w++] = b.expStatSN;
+    words[w++] = b.offset;
+    words[w++] = b.length;
+    words[w++] = b.maxSegment;
+    words[w] = (this.digests.headerDigest ? 1 : 0) | (this.digests.dataDigest ? 2 : 0);
+    this.burstCount++;
+    this.outbox.push(b.buffer);
+    const pdus = Math.ceil(b.length / b.maxSegment);
+    const perPdu = BHS_LENGTH + (this.digests.headerDigest ? 4 : 0) + (this.digests.dataDigest ? 4 : 0);
+    const lastPadding = (4 - ((b.length - (pdus - 1) * b.maxSegment) % 4)) % 4;
+    const fullPadding = (4 - (b.maxSegment % 4)) % 4;
+    this.sent.bytes += pdus * perPdu + b.length + (pdus - 1) * fullPadding + lastPadding;
+    this.sent.pdus += pdus;
+    return this.scheduleFlush();
+  }
+
   private queue(header: Buffer, ahsLength: number, data: Buffer | readonly Buffer[] | undefined): boolean {
     this.sent.bytes += frameInto(this.outbox, header, ahsLength, data, this.digests);
     this.sent.pdus++;
+    return this.scheduleFlush();
+  }
+
+  private scheduleFlush(): boolean {
     if (!this.flushScheduled) {
       // Everything sent in this tick leaves in one writev: at queue depth 32 a write syscall per command costs more
       // than the commands themselves (on loopback each write also runs the peer's receive path).
@@ -121,7 +190,9 @@ export class PduConnection extends EventEmitter {
     const buffers = this.outbox;
     if (buffers.length === 0 || this.closed) return;
     this.outbox = [];
-    if (!this.socket.writev(buffers)) this.waitingForDrain = true;
+    const bursts = this.burstCount;
+    this.burstCount = 0;
+    if (!this.socket.writev(buffers, this.bursts, bursts, this.awaitingStatus?.())) this.waitingForDrain = true;
   };
 
   get isClosed(): boolean { return this.closed; }
@@ -177,6 +248,7 @@ export class PduConnection extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     this.outbox = [];
+    this.burstCount = 0;
     this.emit('close');
   }
 

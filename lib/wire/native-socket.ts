@@ -23,8 +23,11 @@ export interface NativeSocketEvents {
   close(error?: NodeJS.ErrnoException): void;
 }
 
+/** Words per Data-Out burst descriptor given to writev (native/socket_pump.cc kBurstWords, same order). */
+export const BURST_WORDS = 10;
+
 interface SocketPump {
-  writev(buffers: Buffer[]): boolean;
+  writev(buffers: Buffer[], bursts?: Uint32Array, burstCount?: number, awaitingStatus?: number): boolean;
   end(): void;
   destroy(abortive?: boolean): void;
   setReading(reading: boolean): void;
@@ -49,8 +52,14 @@ export class NativeSocket {
     socket.destroy();
   }
 
-  /** One sendmsg for all of `buffers` (unchanged until sent); false when part waits for 'drain'. */
-  writev(buffers: Buffer[]): boolean { return this.pump.writev(buffers); }
+  /**
+   * One sendmsg for all of `buffers` (unchanged until sent); false when part waits for 'drain'. The first
+   * `burstCount` descriptors of `bursts` each turn one of the buffers into the Data-Out PDUs framed from it
+   * (PduConnection.sendDataOut). `awaitingStatus`: commands outstanding, for the wakeup coalescing.
+   */
+  writev(buffers: Buffer[], bursts?: Uint32Array, burstCount = 0, awaitingStatus?: number): boolean {
+    return this.pump.writev(buffers, bursts, burstCount, awaitingStatus);
+  }
   /** Shuts the write side once everything queued is sent; close() follows when the peer closes. */
   end(): void { this.pump.end(); }
   /** Stops (false) or resumes reading; writing goes on. */

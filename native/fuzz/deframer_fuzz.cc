@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool unregistered = false;
   while (at < length) {
     split = split * 1103515245u + 12345u;  // split points vary with the seed byte
-    const iscsi::ReadPlan plan = deframer.PlanRead(staging.size());
+    // Planned as the socket pump plans (no exact reads when idle) or as a caller that plans ahead does.
+    const iscsi::ReadPlan plan = deframer.PlanRead(staging.size(), (config & 128) == 0);
     Require(plan.length > 0);
     // Like the socket pump, a payload read may run on into staging for the bytes up to the next BHS (plan.tail).
     const size_t tail = plan.into_task && (split & 1) && plan.tail <= staging.size() ? plan.tail : 0;
