@@ -13,7 +13,7 @@ import { NoPathError } from './mpio/errors';
 import { MultipathDevice } from './mpio/multipath-device';
 import { Path } from './mpio/path';
 import type { PolicyName } from './mpio/path-selector';
-import { formatPortal, type Portal } from './session/portal-login';
+import { formatPortal, type Portal } from './portal';
 import { Session, type SessionOptions } from './session/session';
 import { parsePortal } from './url';
 

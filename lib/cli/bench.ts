@@ -49,7 +49,7 @@ export function registerBench(program: Command): void {
       if (!json) process.stdout.write(RUN_HEADER + '\n');
       const report = await benchCompare(
         (paths, policy) => initiator.connect({
-          target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths, policy,
+          target: url.target, portal: url.portal, lun: url.lun, paths, policy,
           chap, digests: flags.digests, commandTimeoutMs, nopIntervalMs: 60_000,
         }),
         {

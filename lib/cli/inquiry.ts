@@ -36,7 +36,7 @@ export function registerInquiry(program: Command): void {
       const policy = policyOf(flags);
       const url = parseIscsiUrl(urlText);
       const options = {
-        target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), policy,
+        target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), policy,
         chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), reconnect: false,
       };
       const device = await new Initiator().connect(options);

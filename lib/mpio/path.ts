@@ -2,7 +2,7 @@
 // counters, where it leaves this host and which array port it landed on).
 import type { AluaState } from '../scsi/alua';
 import { LunDevice } from '../session/lun-device';
-import { formatPortal } from '../session/portal-login';
+import { formatPortal } from '../portal';
 import type { Session } from '../session/session';
 import { PathStats, type PathStatsSnapshot } from './path-stats';
 
@@ -63,7 +63,7 @@ export class Path implements SelectablePath {
     const out: PathInfo = {
       id: this.id,
       local: { address: s.local.address ?? null, port: s.local.port ?? null, device: s.local.device ?? null },
-      remote: { address: s.landed.host, port: s.landed.port },
+      remote: { address: s.landed.address, port: s.landed.port },
       redirectedFrom: s.redirectedFrom ? formatPortal(s.redirectedFrom) : null,
       state: this.state, isid: s.isid, stats: this.stats.snapshot(),
     };
