@@ -2,7 +2,7 @@
 // counters, where it leaves this host and which array port it landed on).
 import type { AluaState } from '../scsi/alua';
 import { LunDevice } from '../session/lun-device';
-import { formatPortal } from '../portal';
+import { formatPortal, type Portal } from '../portal';
 import type { Session } from '../session/session';
 import { PathStats, type PathStatsSnapshot } from './path-stats';
 
@@ -18,7 +18,8 @@ export interface SelectablePath {
 export interface PathInfo {
   id: number;
   local: { address: string | null; port: number | null; device: string | null };
-  remote: { address: string; port: number };
+  /** The array port the login landed on. */
+  remote: Portal;
   /** The portal this path logged in through before the array redirected it ("host:port"), if it was redirected. */
   redirectedFrom: string | null;
   state: PathState;

@@ -184,6 +184,7 @@ export class Target extends EventEmitter {
     }));
   }
 
+  /** @internal The LU behind a LUN, for tests that look at its blocks directly. */
   logicalUnit(lun: number): LogicalUnit | undefined { return this.lus.get(lun); }
 
   /** `iscsi://host:port/iqn/lun` for a member (or the group portal with member = 'group'). */
