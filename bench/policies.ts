@@ -4,6 +4,7 @@
 // 200 Mbit/s), where the policies part ways. Prints each policy's median MB/s over the rounds, the share of bytes
 // each path carried and the median p99 latency; `--json` for the numbers.
 //   npm run bench:policies [-- --time 3 --rounds 3 --qd 32 --bs 64k --rw read --json]
+import os from 'node:os';
 import { Initiator } from '../lib/initiator';
 import { parseBlockSize } from '../lib/bench/bench-options';
 import { runBench, type BenchResult } from '../lib/bench/runner';
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
   const o = { rw: arg('--rw', 'read') as 'read' | 'write', bs: parseBlockSize(arg('--bs', '64k')), qd: Number(arg('--qd', '32')), seconds };
   const json = process.argv.includes('--json');
   const rows: Row[] = [];
+  // The target shares this process and the host's cores: a busy machine shows as spread between the rounds.
+  const load = [os.loadavg()[0]];
   for (const topology of TOPOLOGIES) {
     const target = await Target.start({
       portals: topology.rates.map((rate, i) => ({ address: `${NET}.${i + 1}`, rate })), luns: ['128M'],
@@ -77,7 +80,9 @@ async function main(): Promise<void> {
       await target.stop();
     }
   }
-  if (json) console.log(JSON.stringify({ rw: o.rw, bs: o.bs, qd: o.qd, seconds, rounds, rows }, null, 2));
+  load.push(os.loadavg()[0]);
+  if (json) console.log(JSON.stringify({ rw: o.rw, bs: o.bs, qd: o.qd, seconds, rounds, cpus: os.cpus().length, loadAverage: load, rows }, null, 2));
+  else console.log(`${os.cpus().length} CPUs, 1-minute load average ${load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end`);
 }
 
 main().catch((error: Error) => {
