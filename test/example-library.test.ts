@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Target } from '../lib/target/target';
 
@@ -54,6 +55,13 @@ describe('examples/library.ts against the embedded target', function () {
     assert.equal(remotes.size, 2, 'the two paths landed on different members');
     assert.ok(Buffer.from(await lu.readAt(tail, before.length)).equals(before), 'the example put the old blocks back');
     assert.equal(target.sessions().length, 0, 'close() logged both paths out');
+  });
+
+  it('is what README.md shows: the README\'s TypeScript block is a verbatim part of the file', () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const shown = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(shown, 'README.md has a ```ts block');
+    assert.ok(readFileSync(path.join(ROOT, 'examples', 'library.ts'), 'utf8').includes(shown.trim()), 'examples/library.ts contains it unchanged');
   });
 
   it('fails with one line and exit 1 when the target is not there', async () => {
