@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { PathFaults, type Fault } from '../lib/bench/path-faults';
 import { requireRootForNetns, ShapedPaths } from '../lib/bench/shaped-paths';
+import type { Mismatch } from '../lib/bench/block-model';
 import { VerifiedWorkload } from '../lib/bench/verified-workload';
 import type { MultipathDevice } from '../lib/mpio/multipath-device';
 import { haveTool } from '../test/support/tools';
@@ -24,6 +25,9 @@ const GOALS = { silentCutGapMs: 2000, reinstateMs: 5000 };
 interface EventResult {
   event: EventName;
   path: number;
+  /** When the fault was applied and undone, ms on the workload's clock (the clock of mismatches). */
+  faultAtMs: number;
+  restoredAtMs: number;
   /** Paths the fault took down: 1 for a cut; for member down, every path logged in to that member then. */
   pathsHit: number;
   /** Longest time between two completions from the fault until 1 s after the path is back, ms. */
@@ -51,6 +55,8 @@ interface RunResult {
   failovers: number;
   reinstatements: number;
   errorSamples: string[];
+  /** The first wrong blocks (LBA, what was acknowledged, what was read, when), beside the events' times. */
+  mismatches: (Mismatch & { writes: Record<number, { issuedMs: number; ackedMs: number | null } | null> })[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,6 +95,7 @@ async function runEvent(rig: Rig, net: ShapedPaths, faults: PathFaults, workload
   const pathsHit = event === 'member-down' ? device.paths.filter((_, i) => remote(i) === remote(k)).length : 1;
   workload.gaps.mark();
   const faultAt = performance.now();
+  const faultAtMs = workload.elapsedMs();
   let undo: () => Promise<void>;
   if (event === 'member-down') undo = await rig.farEndDown(k);
   else {
@@ -97,13 +104,14 @@ async function runEvent(rig: Rig, net: ShapedPaths, faults: PathFaults, workload
   }
   await sleep(o.holdMs);
   const restoredAt = performance.now();
+  const restoredAtMs = workload.elapsedMs();
   await undo();
   const reinstatedMs = await carriesIo(device, k, restoredAt, o.observeMs);
   await sleep(1000);
   device.off('path-failed', onFailed);
   const errors = workload.errors - errors0;
   return {
-    event, path: k, pathsHit, gapMs: Math.round(workload.gaps.mark()), errors,
+    event, path: k, faultAtMs, restoredAtMs, pathsHit, gapMs: Math.round(workload.gaps.mark()), errors,
     redriven: Math.max(0, pathFailures(device) - failures0 - errors),
     detectedMs: detected === null ? null : Math.round((detected as number) - faultAt), reinstatedMs,
   };
@@ -137,6 +145,10 @@ async function runOnce(net: ShapedPaths, faults: PathFaults, target: TargetKind,
       failovers: rig.device.paths.reduce((n, p) => n + p.stats.failovers, 0),
       reinstatements: rig.device.paths.reduce((n, p) => n + p.stats.reinstatements, 0),
       errorSamples: workload.errorSamples.map((e) => `${e.op} LBA ${e.lba} at ${e.at} ms: ${e.message}`),
+      mismatches: workload.mismatches.slice(0, 100).map((m) => {
+        const found = /generation (\d+)/.exec(m.found);
+        return { ...m, writes: Object.fromEntries([...m.expected, m.previous, ...(found ? [Number(found[1])] : [])].map((g) => [g, workload.writeTime(g) ?? null])) };
+      }),
     };
   } finally {
     faults.restoreAll();
@@ -198,6 +210,15 @@ function printTable(rows: Row[], runs: RunResult[], o: { holdMs: number; rounds:
   const hung = runs.reduce((n, r) => n + r.hung, 0);
   console.log(`after each run every block of the 64 MiB span was read and checked: ${checked} blocks in all, ${runs.reduce((n, r) => n + r.mismatchedBlocks, 0)} mismatched` +
     (hung ? `; ${hung} I/Os never completed (runs not checked)` : ''));
+  for (const r of runs.filter((run) => run.mismatches.length > 0)) {
+    const events = r.events.map((e) => `${e.event} ${e.faultAtMs}-${e.restoredAtMs} ms`).join(', ');
+    console.log(`${r.target}/${r.paths} round ${r.round + 1}: wrong blocks (events: ${events}):`);
+    const at = (w: { issuedMs: number; ackedMs: number | null } | null) => (w ? `${w.issuedMs}->${w.ackedMs ?? 'failed'}` : '?');
+    for (const m of r.mismatches.slice(0, 8)) {
+      console.log(`  LBA ${m.lba} at ${m.atMs} ms (${m.when}): acknowledged ${m.expected.join(' or ')}, found ${m.found} (previous ${m.previous}); ` +
+        `writes issued->acked ms: ${Object.entries(m.writes).map(([g, w]) => `${g} ${at(w)}`).join(', ')}`);
+    }
+  }
   const samples = runs.flatMap((r) => r.errorSamples.slice(0, 3).map((s) => `  ${r.target}/${r.paths} round ${r.round + 1}: ${s}`));
   if (samples.length) console.log(['first application errors:', ...samples.slice(0, 12)].join('\n'));
 }

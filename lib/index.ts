@@ -60,6 +60,8 @@ export type { ScsiErrorKind } from './scsi/scsi-error';
 export type { Sense, FieldPointer } from './scsi/sense';
 export { ScsiArgumentError, ScsiParseError } from './scsi/errors';
 export { NoPathError, PathIdentityError, PolicyError } from './mpio/errors';
+export { PathPlanError, TargetNotListedError } from './path-plan';
+export type { PortalLayout } from './path-plan';
 
 // Sizes and durations as the CLI takes them.
 export { parseSize, parseDuration, UnitError } from './units';

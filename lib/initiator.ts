@@ -16,6 +16,7 @@ import type { PolicyName } from './mpio/path-selector';
 import { formatPortal, type Portal } from './portal';
 import { Session, type SessionOptions } from './session/session';
 import { IscsiUrlError, parseIscsiUrl, parsePortal, redactUrl, type IscsiUrl } from './url';
+import { localSides, planPaths, targetPortals, type PortalLayout } from './path-plan';
 
 export interface InitiatorOptions {
   /** The iSCSI initiator name; default iqn.2024-01.io.iscsi-mpio:<hostname>. */
@@ -78,6 +79,17 @@ export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId'> 
   paths?: PathSpec[];
   /** Shorthand for `paths: [path]`. */
   path?: PathSpec;
+  /**
+   * Discover the target's portals (SendTargets through `portal`, from the first path's local side) and log in
+   * `mesh`: every path spec into every portal, or `pair`: path spec i into portal i (the portals in the order the
+   * target lists them; more portals than specs leaves the rest unused). The specs then give only the local side.
+   */
+  portalLayout?: PortalLayout;
+  /**
+   * With `portalLayout`: more portals to run SendTargets through, the answers merged (tgtd lists only the portal it
+   * is asked on, so its other portals must be named).
+   */
+  discoveryPortals?: Array<string | Portal>;
   /** Default `failover`. */
   policy?: PolicyName;
   policyOptions?: object;
@@ -221,7 +233,7 @@ export class Initiator {
   async connect(from: string | IscsiUrl | ConnectRequest, options: ConnectUrlOptions = {}): Promise<MultipathDevice> {
     // A parsed URL is a request but for its CHAP login (user/secret, not chap), which requestFromUrl() turns into one.
     const request = typeof from === 'string' || 'user' in from || 'secret' in from ? requestFromUrl(from as string | IscsiUrl, options) : { ...from, ...options };
-    const specs = request.paths?.length ? request.paths : [request.path ?? {}];
+    const specs = await this.planPaths(request);
     const requests = specs.map((spec, id) => {
       const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;
       return { ...request, path: spec, pathId: label };
@@ -254,5 +266,23 @@ export class Initiator {
       await Promise.all(paths.map((p) => p.session.close().catch(() => undefined)));
       throw error;
     }
+  }
+
+  /**
+   * The path specs connect() logs in on: the request's, or with `portalLayout` its local sides laid over the
+   * portals the target's SendTargets answer lists (one discovery; bench resolves it once for all its runs).
+   */
+  async planPaths(request: ConnectRequest): Promise<PathSpec[]> {
+    const specs = request.paths?.length ? request.paths : [request.path ?? {}];
+    const layout = request.portalLayout;
+    if (!layout) return specs;
+    const { sourceAddress, device } = localSides(specs)[0];
+    const vias = [request.portal, ...(request.discoveryPortals ?? [])].map(toPortal);
+    const options: DiscoverOptions = {
+      chap: request.chap, digests: typeof request.digests === 'object' ? request.digests.header : request.digests,
+      path: { sourceAddress, device }, timeoutMs: request.loginTimeoutMs,
+    };
+    const answers = await Promise.all(vias.map(async (via) => ({ via: formatPortal(via), targets: await this.discover(via, options) })));
+    return planPaths(specs, targetPortals(answers, request.target), layout);
   }
 }

@@ -20,6 +20,7 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
                                             InstanceMethod("registerTask", &DeframerBinding::RegisterTask),
                                             InstanceMethod("unregisterTask", &DeframerBinding::UnregisterTask),
                                             InstanceMethod("planRead", &DeframerBinding::PlanRead),
+                                            InstanceMethod("setBuffers", &DeframerBinding::SetBuffers),
                                             InstanceMethod("commitStaging", &DeframerBinding::CommitStaging),
                                             InstanceMethod("commitTask", &DeframerBinding::CommitTask),
                                             InstanceMethod("feed", &DeframerBinding::Feed),
@@ -30,19 +31,23 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
   }
 
   // new Deframer(role: 'initiator' | 'target', staging: Buffer, events: Uint32Array, headers: Buffer, plan: Uint32Array)
+  // plan: [intoTask, itt, offset, length] from planRead(), and in word 4 the pump's note that staging was too small.
   explicit DeframerBinding(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<DeframerBinding>(info),
         deframer_(info[0].As<Napi::String>().Utf8Value() == "target" ? DeframerRole::kTarget : DeframerRole::kInitiator) {
-    staging_ = Hold(info[1], &staging_ref_);
-    events_ = Hold(info[2], &events_ref_);
-    headers_ = Hold(info[3], &headers_ref_);
-    plan_ = reinterpret_cast<uint32_t*>(Hold(info[4], &plan_ref_).data);
+    Hold3(info[1], info[2], info[3]);
+    Span plan = Hold(info[4], &plan_ref_);
+    if (plan.length < kPlanWords * sizeof(uint32_t)) throw Napi::RangeError::New(info.Env(), "the plan array needs 5 words");
+    plan_ = reinterpret_cast<uint32_t*>(plan.data);
   }
 
   // For the socket pump (socket_pump.cc), which reads on the JS thread into this deframer's buffers.
   Deframer& deframer() { return deframer_; }
   uint8_t* staging() const { return staging_.data; }
   size_t staging_length() const { return staging_.length; }
+  // The socket pump's note that the staging buffer limited a batch (it filled, or a read took all the room left):
+  // JS then swaps in larger buffers (setBuffers) between batches, so an idle connection keeps small ones.
+  void NoteStagingFull() { plan_[4] = 1; }
   // Copies the batch's events and headers to the JS arrays. `*result` is the event count, or -1 - count on a
   // protocol error. False when the arrays are too small for the batch (the batch is dropped).
   bool PublishBatch(bool ok, int32_t* result);
@@ -64,6 +69,16 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
     *ref = Napi::Persistent(value.As<Napi::Object>());
     return span;
   }
+  void Hold3(const Napi::Value& staging, const Napi::Value& events, const Napi::Value& headers) {
+    staging_ = Hold(staging, &staging_ref_);
+    events_ = Hold(events, &events_ref_);
+    headers_ = Hold(headers, &headers_ref_);
+  }
+
+  // setBuffers(staging, events, headers): only between batches (from the JS that handles one, or outside any read):
+  // no event of a batch still to be published points into the old staging. The socket pump reads the staging
+  // pointer afresh for every read and keeps the old, smaller length for the rest of a batch it is in.
+  void SetBuffers(const Napi::CallbackInfo& info) { Hold3(info[0], info[1], info[2]); }
 
   void SetDigests(const Napi::CallbackInfo& info) {
     deframer_.SetDigests(info[0].ToBoolean(), info[1].ToBoolean());
@@ -144,6 +159,7 @@ class DeframerBinding : public Napi::ObjectWrap<DeframerBinding> {
     return stats;
   }
 
+  static constexpr size_t kPlanWords = 5;
   Deframer deframer_;
   Span staging_, events_, headers_;
   uint32_t* plan_ = nullptr;

@@ -135,6 +135,7 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
     for (int i = 0; i < kMaxReadsPerEvent && !closed_; i++) {
       ReadPlan plan = deframer.PlanRead(staging_length - used);
       if (!plan.into_task && staging_length - used < kMinStagingRead) {
+        deframer_->NoteStagingFull();
         if (!Deliver(true)) return;
         used = 0;
         plan = deframer.PlanRead(staging_length);
@@ -164,6 +165,8 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
           used += got - plan.length;
         }
       } else {
+        // A read that took all the room staging had left: more was waiting, and a bigger staging takes it at once.
+        if (got == staging_length - used) deframer_->NoteStagingFull();
         ok = deframer.Consume(staging, got, used);
         used += got;
       }

@@ -41,7 +41,9 @@ describe('bench: the throughput runner against the embedded array', function () 
           assert.equal(p.bytes, p.ios * bs, `${rw} ${bs}: path ${p.id} bytes = its ios × bs`);
           assert.ok(p.bytes > 0, `${rw} ${bs}: round-robin used path ${p.id}`);
         }
-        assert.ok(r.latencyUs.p50 > 0 && r.latencyUs.p50 <= r.latencyUs.p99, `${rw} ${bs}: 0 < p50 <= p99 (${r.latencyUs.p50}, ${r.latencyUs.p99})`);
+        const l = r.latencyUs;
+        assert.ok(l.min > 0 && l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p99_9 && l.p99_9 <= l.max && l.mean <= l.max,
+          `${rw} ${bs}: 0 < min <= p50 <= p90 <= p99 <= p99.9 <= max (${JSON.stringify(l)})`);
         assert.ok(Math.abs(r.MBps - r.bytes / r.seconds / 1e6) <= 0.1 + r.MBps * 0.01, 'MBps is bytes over the run time in 10^6 B/s');
       }
       // The last run wrote each worker's pattern (0x41 + worker) sequentially from LBA 0: the first I/O is there.
@@ -74,6 +76,7 @@ describe('bench: the throughput runner against the embedded array', function () 
     const report = await benchCompare(open, { paths: twoPaths, policy: 'round-robin', compare: true, rw: 'read', bs: 65536, qd: 16, seconds: 1 });
     assert.deepEqual(report.runs.map((r) => r.label), ['path 0 alone', 'path 1 alone', 'all 2 paths']);
     const [a, b, all] = report.runs;
+    assert.deepEqual([a, b, all].map((r) => r.paths.map((p) => p.id)), [[0], [1], [0, 1]], 'a path keeps its id in every run');
     for (const single of [a, b]) {
       assert.equal(single.paths.length, 1);
       assert.equal(single.policy, 'failover');

@@ -75,6 +75,20 @@ describe('CLI against a hostile target', function () {
     assert.match(oneLine(run), /declares 255 bytes of sense in a 4-byte data segment/);
   });
 
+  it('a Data-In for an ITT never issued, on every connection: exit non-zero, one line naming the tag', async () => {
+    const t = await hostile({
+      script: async (peer) => {
+        const command = await peer.serveUntil(isRead);
+        peer.dataIn({ ...command, bhs: { ...command.bhs, itt: 0x5151 } }, { dataSN: 0, bufferOffset: 0 }, Buffer.alloc(4096, 0x77));
+        await peer.waitClosed();
+      },
+    });
+    const run = await runCli(['read', t.url, ...READ_64K]);
+    assert.notEqual(run.code, 0);
+    assert.match(oneLine(run), /Data-In for ITT 0x5151, which no command of this session holds/);
+    assert.equal(run.stdoutBytes, 0);
+  });
+
   it('wrong data digests on every connection: exit non-zero, one line naming the digest', async () => {
     const t = await hostile({
       script: async (peer) => {

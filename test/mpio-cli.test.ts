@@ -30,8 +30,9 @@ describe('mpio: CLI inquiry/read/write over several paths', function () {
     assert.equal(result.paths.length, 2);
     const group = `${target.group!.address}:${target.group!.port}`;
     for (const [i, p] of result.paths.entries()) {
-      // The DESIGN.md keys, plus the ALUA state where the target reports one.
-      assert.deepEqual(Object.keys(p).filter((k) => k !== 'alua').sort(), ['id', 'local', 'redirectedFrom', 'remote', 'state']);
+      // The DESIGN.md keys and the portal the path was sent to, plus the ALUA state where the target reports one.
+      assert.deepEqual(Object.keys(p).filter((k) => k !== 'alua').sort(), ['id', 'local', 'portal', 'redirectedFrom', 'remote', 'state']);
+      assert.equal(p.portal, group, 'each path was sent to the group portal');
       if ('alua' in p) assert.equal(p.alua, 'active/optimized');
       assert.equal(p.id, i);
       assert.equal(p.local.address, `${NET}.${21 + i}`);

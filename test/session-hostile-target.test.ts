@@ -183,7 +183,11 @@ describe('initiator against a hostile target', function () {
     r.check();
   });
 
-  it('Data-In with an unknown ITT: dropped with a warning, the real read completes with the right bytes', async () => {
+  /** A PathError ECONNLOST for an EUNKNOWNITT that names `itt`. */
+  const unknownTag = (itt: number) => (e: unknown) =>
+    connectionLostFor('EUNKNOWNITT')(e) && (e as Error).message.includes(`ITT 0x${itt.toString(16)}`);
+
+  it('Data-In with an unknown ITT: the connection ends, EUNKNOWNITT naming the tag, and nothing reaches the read\'s buffer', async () => {
     const t = await hostile({
       script: async (peer) => {
         const command = await peer.serveUntil(isRead);
@@ -192,36 +196,73 @@ describe('initiator against a hostile target', function () {
         await peer.serveForever();
       },
     });
-    const s = await open(t);
-    const warnings: Error[] = [];
-    s.on('warning', (e: Error) => warnings.push(e));
-    const r = read(s);
-    await r.done;
+    const r = read(await open(t));
+    await failsWith(r.done, 500, unknownTag(0x5151));
     r.check();
-    assert.deepEqual(r.buffer, pattern(0, r.buffer.length));
-    assert.ok(warnings.some((w) => w instanceof SessionProtocolError && w.code === 'EUNKNOWNITT'), 'the stray Data-In was reported');
+    assert.ok(!r.buffer.subarray(0, 4096).equals(Buffer.alloc(4096, 0x77)), 'the stray Data-In did not land in the read\'s buffer');
   });
 
-  it('a SCSI Response for no command: dropped with a warning, later commands unaffected', async () => {
+  it('Data-In with an unknown ITT under multipath: the read is re-driven on a new connection and gets the right bytes', async () => {
+    const t = await hostile({
+      limits: { defaultTime2Wait: 0 },
+      script: async (peer) => {
+        if (target!.connections > 1) return peer.serveForever();
+        const command = await peer.serveUntil((c) => isRead(c) && c.bhs.expectedDataTransferLength === 64 * 1024);
+        peer.dataIn({ ...command, bhs: { ...command.bhs, itt: 0x5151 } }, { dataSN: 0, bufferOffset: 0 }, Buffer.alloc(4096, 0x77));
+        await peer.waitClosed();
+      },
+    });
+    const device = await initiator.connect({ target: HOSTILE_IQN, portal: t.portal, lun: 0, ...FAST, reconnect: true, checkIntervalMs: 200 });
+    try {
+      const g = guarded(64 * 1024);
+      await device.read(0, 128, g.buffer);
+      g.check();
+      assert.deepEqual(g.buffer, pattern(0, 64 * 1024));
+      assert.equal(t.connections, 2, 'the read was re-driven on a new connection');
+    } finally {
+      await device.close();
+    }
+  });
+
+  it('a SCSI Response for no command: the connection ends, EUNKNOWNITT, and the outstanding read fails with it', async () => {
     const t = await hostile({
       script: async (peer) => {
-        const command = await peer.serveUntil(isRead);
+        await peer.serveUntil(isRead);
         peer.scsiResponse(0x4242, 0);
-        await peer.serve(command);
+        await peer.serveForever();
+      },
+    });
+    const r = read(await open(t));
+    await failsWith(r.done, 500, unknownTag(0x4242));
+    r.check();
+  });
+
+  it('a SCSI Response that races our ABORT TASK for its write: dropped with a warning, the session goes on', async () => {
+    const t = await hostile({
+      script: async (peer) => {
+        const write = await peer.serveUntil(isWrite);
+        // Held past the command timeout (pings answered); the abort is answered first, the write's response after it.
+        let abort = await peer.next(undefined, 5000);
+        for (; abort && abort.bhs.opcode !== Opcode.TaskManagementRequest; abort = await peer.next(undefined, 5000)) {
+          if (abort.bhs.opcode === Opcode.NopOut && abort.bhs.itt !== RESERVED_TAG) peer.send({ opcode: Opcode.NopIn, lun: 0, itt: abort.bhs.itt, ttt: RESERVED_TAG, ...peer.status() });
+        }
+        assert.ok(abort, 'the initiator aborted the held write');
+        peer.send({ opcode: Opcode.TaskManagementResponse, response: 0, itt: abort.bhs.itt, ...peer.status() });
+        await new Promise((r) => setTimeout(r, 50)); // not in the same read: the abort has ended the write by then
+        peer.scsiResponse(write.bhs.itt, 0);
         await peer.serveForever();
       },
     });
     const s = await open(t);
     const warnings: Error[] = [];
     s.on('warning', (e: Error) => warnings.push(e));
-    const r = read(s);
+    await failsWith(s.execute(0, writeCommand(0, 8, BLOCK_SIZE), randomBytes(4096)), 2500, (e) => e instanceof PathError && e.code === 'ETIMEDOUT');
+    const r = read(s, 8);
     await r.done;
-    assert.deepEqual(r.buffer, pattern(0, r.buffer.length));
-    const again = read(s, 4);
-    await again.done;
     r.check();
-    again.check();
-    assert.ok(warnings.some((w) => (w as SessionProtocolError).code === 'EUNKNOWNITT'));
+    assert.deepEqual(r.buffer, pattern(0, r.buffer.length));
+    assert.equal(t.connections, 1, 'the same connection carried the read');
+    assert.ok(warnings.some((w) => w instanceof SessionProtocolError && w.code === 'EUNKNOWNITT' && /raced the abort/.test(w.message)), 'the late response was reported');
   });
 
   it('StatSN, ExpCmdSN and MaxCmdSN moving backwards or jumping: stale or invalid updates are ignored, reads complete', async () => {
@@ -291,28 +332,72 @@ describe('initiator against a hostile target', function () {
     assert.equal(dataOutBytes, 0, 'nothing was sent for the bad R2T');
   });
 
-  it('an R2T for a finished write: dropped with a warning, nothing sent for it, the session goes on', async () => {
+  it('an R2T for a finished write: the connection ends, EUNKNOWNITT, nothing is sent for it', async () => {
     let lateDataOut = 0;
+    let writeItt = 0;
     const t = await hostile({
       script: async (peer) => {
+        await peer.serveUntil(isRead); // held, so the violation has a command to fail (and the write a tag of its own)
         const write = await peer.serveUntil(isWrite);
+        writeItt = write.bhs.itt;
         await peer.serve(write);
         peer.send({ opcode: Opcode.R2T, lun: 0, itt: write.bhs.itt, ttt: 9, r2tSN: 0, bufferOffset: 0, desiredDataTransferLength: 4096, ...peer.window() });
-        for (let c = await peer.nextCommand(); c; c = await peer.nextCommand()) await peer.serve(c);
-        lateDataOut = (await peer.next((p) => p.bhs.opcode === Opcode.DataOut && p.bhs.ttt === 9, 10)) ? 1 : 0;
+        lateDataOut = (await peer.next((p) => p.bhs.opcode === Opcode.DataOut && p.bhs.ttt === 9, 1000)) ? 1 : 0;
       },
     });
     const s = await open(t);
-    const warnings: Error[] = [];
-    s.on('warning', (e: Error) => warnings.push(e));
-    await s.execute(0, writeCommand(0, 8, BLOCK_SIZE), randomBytes(4096));
     const r = read(s, 8);
-    await r.done;
+    await s.execute(0, writeCommand(0, 8, BLOCK_SIZE), randomBytes(4096));
+    await failsWith(r.done, 1500, (e) => unknownTag(writeItt)(e) && /R2T/.test((e as Error).message));
     r.check();
-    await s.close();
-    assert.ok(warnings.some((w) => (w as SessionProtocolError).code === 'EUNKNOWNITT'));
+    await t.stop();
+    target = undefined;
     assert.equal(lateDataOut, 0);
   });
+
+  // tgtd's LUN RESET and ABORT TASK skip a write still collecting Data-Out: they answer at once, and the write lives
+  // on, to complete when its data comes. The initiator must send it nothing more, and must not hand its tag to a new
+  // command: the new one would answer the old write's R2T with its own bytes, written to the old write's blocks.
+  for (const fn of ['LOGICAL UNIT RESET', 'ABORT TASK (timeout)'] as const) {
+    it(`${fn} answered at once while the write it covers still collects Data-Out: no byte is ever sent for the old write`, async () => {
+      const isTmf = (p: { bhs: { opcode: number } }) => p.bhs.opcode === Opcode.TaskManagementRequest;
+      let oldItt = -1;
+      const oldDataOut: string[] = [];
+      const t = await hostile({
+        limits: { maxRecvDataSegmentLength: 8192, firstBurstLength: 8192, initialR2T: true, immediateData: true },
+        script: async (peer) => {
+          const a = await peer.serveUntil(isWrite); // held: no R2T yet, as a target busy elsewhere
+          oldItt = a.bhs.itt;
+          const tmf = (await peer.next(isTmf))!;
+          // An R2T that crosses the request on the wire, then the answer tgtd gives: done (reset) / no such task (abort).
+          peer.send({ opcode: Opcode.R2T, lun: 0, itt: a.bhs.itt, ttt: 70, r2tSN: 0, bufferOffset: 8192, desiredDataTransferLength: 8192, ...peer.window() });
+          peer.send({ opcode: Opcode.TaskManagementResponse, response: fn === 'ABORT TASK (timeout)' ? 1 : 0, itt: tmf.bhs.itt, ...peer.status() });
+          const b = await peer.nextCommand();
+          if (!b) return;
+          // The old write's R2T again, now that a new write is outstanding.
+          peer.send({ opcode: Opcode.R2T, lun: 0, itt: a.bhs.itt, ttt: 71, r2tSN: 1, bufferOffset: 16384, desiredDataTransferLength: 8192, ...peer.window() });
+          const dataOut = () => peer.next((p) => p.bhs.opcode === Opcode.DataOut, 300).catch(() => undefined);
+          for (let pdu = await dataOut(); pdu; pdu = await dataOut()) {
+            const d = pdu.bhs as { itt: number; ttt: number };
+            if (d.ttt === 70 || d.ttt === 71 || d.itt === oldItt) oldDataOut.push(`Data-Out ITT 0x${d.itt.toString(16)} TTT ${d.ttt}`);
+          }
+          await peer.serve(b);
+          await peer.serveForever();
+        },
+      });
+      const s = await open(t, fn === 'ABORT TASK (timeout)' ? { commandTimeoutMs: 300 } : {});
+      const a = s.execute(0, writeCommand(0, 64, BLOCK_SIZE), Buffer.alloc(32 * 1024, 0xaa));
+      if (fn === 'LOGICAL UNIT RESET') {
+        while (oldItt < 0) await new Promise((r) => setTimeout(r, 5));
+        assert.equal(await s.lunReset(0), 0);
+        await failsWith(a, 1000, (e) => e instanceof PathError && e.code === 'EABORTED');
+      } else {
+        await failsWith(a, 2500, (e) => e instanceof PathError && e.code === 'ETIMEDOUT');
+      }
+      await s.execute(0, writeCommand(64, 64, BLOCK_SIZE), Buffer.alloc(32 * 1024, 0xbb));
+      assert.deepEqual(oldDataOut, [], 'Data-Out went out for the write the target still holds');
+    });
+  }
 
   it('a wrong header digest: the read fails, EHEADERDIGEST', async () => {
     const t = await hostile({

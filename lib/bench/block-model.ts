@@ -7,6 +7,8 @@ export interface Mismatch {
   lba: number;
   /** Generations the block may hold (0 = never written). */
   expected: number[];
+  /** The generation acknowledged before the expected one: finding it means the last write was lost or overtaken. */
+  previous: number;
   found: string;
   /** 'read' during the run, 'final' in the check of every block afterwards. */
   when: 'read' | 'final';
@@ -17,6 +19,8 @@ export interface Mismatch {
 export class BlockModel {
   /** Acknowledged generation per block, 0 = never written. */
   private readonly committed: Uint32Array;
+  /** The generation each block held before its last acknowledged write. */
+  private readonly previous: Uint32Array;
   /** Blocks with failed writes: the generations those writes carried. */
   private readonly indeterminate = new Map<number, number[]>();
   readonly mismatches: Mismatch[] = [];
@@ -24,6 +28,7 @@ export class BlockModel {
 
   constructor(readonly blocks: number, readonly blockSize: number, readonly runId: number) {
     this.committed = new Uint32Array(blocks);
+    this.previous = new Uint32Array(blocks);
   }
 
   /** Distinct blocks that ever held something they should not. */
@@ -34,6 +39,7 @@ export class BlockModel {
 
   acknowledged(lba: number, blocks: number, generation: number): void {
     for (let b = lba; b < lba + blocks; b++) {
+      this.previous[b] = this.committed[b];
       this.committed[b] = generation;
       this.indeterminate.delete(b);
     }
@@ -65,7 +71,7 @@ export class BlockModel {
       this.badBlocks.add(b);
       if (this.mismatches.length < 100) {
         this.mismatches.push({
-          lba: b, expected: [this.committed[b], ...(open ?? [])], when, atMs,
+          lba: b, expected: [this.committed[b], ...(open ?? [])], previous: this.previous[b], when, atMs,
           found: reading.kind === 'corrupt' ? reading.reason : `generation ${generation}`,
         });
       }

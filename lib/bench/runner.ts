@@ -1,13 +1,15 @@
 // The throughput runner shared by `iscsi-mpio bench`, the demo and bench/multipath.ts: `qd` workers issue
 // sequential I/Os of `bs` bytes over a MultipathDevice for `seconds`, each into its own buffer (reads land in it,
-// writes are sent from it), and the run reports MBps (10^6 B/s), IOPS, latency p50/p99 and what each path carried
-// (from the paths' own counters, so the split is the device's, not the runner's guess).
+// writes are sent from it), and the run reports MBps (10^6 B/s), IOPS, latency (min/mean/max, p50/p90/p99/p99.9) and
+// what each path carried (from the paths' own counters, so the split is the device's, not the runner's guess). While
+// it runs, an optional tick each second says what the last second moved (the CLI's live line).
 import type { MultipathDevice } from '../mpio/multipath-device';
 import type { PathState } from '../mpio/path';
 import { checkBenchOptions, type BenchDirection, type BenchOptions } from './bench-options';
-import { LatencyRecorder } from './latency-recorder';
+import { LatencyRecorder, type LatencySummary } from './latency-recorder';
 
 export interface PathTraffic {
+  /** The path's place in the caller's path list (RunHooks.pathIds), the same in every run of a --compare. */
   id: number;
   local: string | null;
   remote: string;
@@ -16,6 +18,9 @@ export interface PathTraffic {
   /** I/Os of the run's direction this path completed during the run, and their bytes. */
   ios: number;
   bytes: number;
+  /** During the run: I/Os that did not complete on this path (its connection died, or a reset or reinstatement cleared them; each re-driven), and the session's reconnects. */
+  failures: number;
+  reconnects: number;
 }
 
 export interface BenchResult {
@@ -28,20 +33,64 @@ export interface BenchResult {
   bytes: number;
   MBps: number;
   iops: number;
-  latencyUs: { p50: number; p99: number };
+  latencyUs: LatencySummary;
   /** Every path of the device, with what it carried. */
   paths: PathTraffic[];
 }
 
-const DEFAULT_SPAN = 1 << 30;
-
-function counters(device: MultipathDevice, rw: BenchDirection): Array<{ ios: number; bytes: number }> {
-  return device.paths.map((p) => rw === 'read'
-    ? { ios: p.stats.reads, bytes: p.stats.bytesRead }
-    : { ios: p.stats.writes, bytes: p.stats.bytesWritten });
+/** What the last interval of a running bench moved. */
+export interface BenchTick {
+  /** Seconds since the run started, and the run's planned length. */
+  elapsed: number;
+  planned: number;
+  MBps: number;
+  iops: number;
+  /** Each path's share of the interval's bytes (0..1; all 0 when nothing moved). */
+  paths: Array<{ id: number; share: number }>;
 }
 
-export async function runBench(device: MultipathDevice, options: BenchOptions): Promise<BenchResult> {
+export interface RunHooks {
+  /** The id to report for each of the device's paths, in order (default: the device's own path ids). */
+  pathIds?: number[];
+  /** Called every `tickMs` while I/O is issued. */
+  onTick?: (tick: BenchTick) => void;
+  tickMs?: number;
+}
+
+const DEFAULT_SPAN = 1 << 30;
+
+function counters(device: MultipathDevice, rw: BenchDirection): Array<{ ios: number; bytes: number; failures: number; reconnects: number }> {
+  return device.paths.map((p) => ({
+    ...(rw === 'read' ? { ios: p.stats.reads, bytes: p.stats.bytesRead } : { ios: p.stats.writes, bytes: p.stats.bytesWritten }),
+    failures: p.stats.failures, reconnects: p.session.stats.reconnects,
+  }));
+}
+
+/** Reports each interval's throughput and per-path split from the device's own counters; stop() ends it. */
+function ticker(device: MultipathDevice, rw: BenchDirection, ids: number[], planned: number, started: number, hooks: RunHooks): { stop(): void } {
+  const onTick = hooks.onTick;
+  if (!onTick) return { stop() {} };
+  let last = counters(device, rw);
+  let lastAt = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const current = counters(device, rw);
+    const moved = current.map((c, i) => ({ ios: c.ios - last[i].ios, bytes: c.bytes - last[i].bytes }));
+    const bytes = moved.reduce((a, m) => a + m.bytes, 0);
+    const interval = (now - lastAt) / 1000;
+    onTick({
+      elapsed: (now - started) / 1000, planned,
+      MBps: Math.round((bytes / interval / 1e6) * 10) / 10,
+      iops: Math.round(moved.reduce((a, m) => a + m.ios, 0) / interval),
+      paths: moved.map((m, i) => ({ id: ids[i], share: bytes > 0 ? m.bytes / bytes : 0 })),
+    });
+    last = current;
+    lastAt = now;
+  }, hooks.tickMs ?? 1000);
+  return { stop: () => clearInterval(timer) };
+}
+
+export async function runBench(device: MultipathDevice, options: BenchOptions, hooks: RunHooks = {}): Promise<BenchResult> {
   const { blockSize, blocks: lbaCount } = await device.capacity();
   checkBenchOptions(options, blockSize, lbaCount * blockSize);
   const { rw, bs, qd, seconds } = options;
@@ -52,9 +101,11 @@ export async function runBench(device: MultipathDevice, options: BenchOptions): 
   let cursor = 0;
   let ios = 0;
 
+  const ids = device.paths.map((p, i) => hooks.pathIds?.[i] ?? p.id);
   const before = counters(device, rw);
   const started = performance.now();
   const deadline = started + seconds * 1000;
+  const ticks = ticker(device, rw, ids, seconds, started, hooks);
   await Promise.all(Array.from({ length: qd }, async (_, worker) => {
     // A recognisable pattern per worker, so a write run leaves data someone could check.
     const buffer = Buffer.alloc(bs, rw === 'write' ? 0x41 + (worker % 26) : 0);
@@ -67,7 +118,7 @@ export async function runBench(device: MultipathDevice, options: BenchOptions): 
       latency.record((performance.now() - t0) * 1000);
       ios++;
     }
-  }));
+  })).finally(() => ticks.stop());
   const elapsed = (performance.now() - started) / 1000;
   const after = counters(device, rw);
 
@@ -76,12 +127,13 @@ export async function runBench(device: MultipathDevice, options: BenchOptions): 
     rw, bs, qd, seconds: Math.round(elapsed * 1000) / 1000, ios, bytes,
     MBps: Math.round((bytes / elapsed / 1e6) * 10) / 10,
     iops: Math.round(ios / elapsed),
-    latencyUs: latency.percentiles(),
+    latencyUs: latency.summary(),
     paths: device.paths.map((p, i) => {
       const info = p.info();
       return {
-        id: p.id, local: info.local.address, remote: `${info.remote.address}:${info.remote.port}`, state: p.state,
+        id: ids[i], local: info.local.address, remote: `${info.remote.address}:${info.remote.port}`, state: p.state,
         ios: after[i].ios - before[i].ios, bytes: after[i].bytes - before[i].bytes,
+        failures: after[i].failures - before[i].failures, reconnects: after[i].reconnects - before[i].reconnects,
       };
     }),
   };

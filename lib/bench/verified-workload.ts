@@ -31,6 +31,8 @@ export interface WorkloadCounters {
   indeterminateBlocks: number;
 }
 
+const WRITE_TIMES = 1 << 18;
+
 /** After an error: a failing device would otherwise be hammered in a tight loop. */
 const pause = () => new Promise((r) => setTimeout(r, 10));
 
@@ -55,6 +57,12 @@ export class VerifiedWorkload {
   private inFlight = 0;
   private started = performance.now();
   private readonly readFraction: number;
+  /**
+   * When the last WRITE_TIMES generations' writes were issued and acknowledged (ms on elapsedMs' clock; -1 = not
+   * acknowledged), to place a wrong block in time. A ring, so a long soak's memory stays flat.
+   */
+  private readonly issuedMs = new Float64Array(WRITE_TIMES);
+  private readonly ackedMs = new Float64Array(WRITE_TIMES);
 
   private constructor(private readonly device: LunDevice, readonly options: WorkloadOptions, readonly blockSize: number) {
     this.ioBlocks = options.bs / blockSize;
@@ -152,8 +160,11 @@ export class VerifiedWorkload {
         } else {
           const generation = this.nextGeneration++;
           stampBlocks(buffer, this.blockSize, lba, blocks, generation, this.model.runId);
+          this.issuedMs[generation % WRITE_TIMES] = this.elapsedMs();
+          this.ackedMs[generation % WRITE_TIMES] = -1;
           try {
             await this.device.write(lba, buffer);
+            this.ackedMs[generation % WRITE_TIMES] = this.elapsedMs();
             this.writes++;
             this.gaps.record();
             this.model.acknowledged(lba, blocks, generation);
@@ -178,6 +189,13 @@ export class VerifiedWorkload {
     while (this.slots[s]) s = (s + 1) % n;
     this.slots[s] = 1;
     return s;
+  }
+
+  /** When generation `g`'s write was issued and acknowledged, if it is recent enough to be remembered. */
+  writeTime(g: number): { issuedMs: number; ackedMs: number | null } | undefined {
+    if (g <= 0 || g >= this.nextGeneration || this.nextGeneration - g > WRITE_TIMES) return undefined;
+    const acked = this.ackedMs[g % WRITE_TIMES];
+    return { issuedMs: this.issuedMs[g % WRITE_TIMES], ackedMs: acked < 0 ? null : acked };
   }
 
   /** ms since start(): the clock of error samples and mismatches. */

@@ -1,6 +1,7 @@
 // `iscsi-mpio bench URL [--path …]… [--policy P] [--rw read|write] [--bs 64k] [--qd 32] [--time 10] [--compare]
 // [--json] [--svg FILE]`: sequential I/O for a while over the multipath device; with --compare each path alone
-// first, then all paths, and the speedup. Write runs overwrite the LU.
+// first, then all paths, and the speedup. Write runs overwrite the LU. On a terminal stderr, a live line each
+// second; stdout carries only the table (or the JSON).
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Initiator } from '../initiator';
@@ -9,13 +10,14 @@ import { parseIscsiUrl, redactUrl } from '../url';
 import { BenchArgumentError, checkBenchOptions, parseBlockSize, type BenchDirection, type BenchOptions } from '../bench/bench-options';
 import { benchCompare } from '../bench/compare';
 import { benchSvg } from '../bench/svg-chart';
-import { formatBenchReport, formatPathSplit, formatRunLine, RUN_HEADER } from '../bench/table';
+import { formatLiveLine, LiveLine } from '../bench/live-line';
+import { formatBenchReport, formatRun, RUN_HEADER } from '../bench/table';
 import { printResult } from './output';
-import { addSessionOptions, chapOf, pathsOf, timeoutOf, type SessionFlags } from './session-options';
+import { addLayoutOptions, addSessionOptions, chapOf, layoutOf, pathsOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 
 const POLICIES: readonly string[] = POLICY_NAMES;
 
-interface BenchFlags extends SessionFlags {
+interface BenchFlags extends SessionFlags, LayoutFlags {
   policy: string;
   rw: string;
   bs: string;
@@ -27,7 +29,7 @@ interface BenchFlags extends SessionFlags {
 }
 
 export function registerBench(program: Command): void {
-  addSessionOptions(program.command('bench <url>').description('throughput of each path alone and of all paths under a policy (write runs overwrite the LU)'))
+  addLayoutOptions(addSessionOptions(program.command('bench <url>').description('throughput of each path alone and of all paths under a policy (write runs overwrite the LU)')))
     .option('--policy <policy>', `path policy for the all-paths run (${POLICIES.join(', ')})`, 'round-robin')
     .option('--rw <read|write>', 'direction', 'read')
     .option('--bs <size>', 'bytes per I/O (k, m suffixes are binary)', '64k')
@@ -46,19 +48,27 @@ export function registerBench(program: Command): void {
       const commandTimeoutMs = timeoutOf(flags);
       const initiator = new Initiator();
       const json = !!flags.json;
+      const live = new LiveLine(process.stderr);
       if (!json) process.stdout.write(RUN_HEADER + '\n');
+      const request = {
+        target: url.target, portal: url.portal, lun: url.lun, chap, digests: flags.digests,
+        commandTimeoutMs, nopIntervalMs: 60_000,
+      };
+      // One discovery for every run: --compare's single-path runs are then each one (local, portal) pair.
+      const paths = await initiator.planPaths({ ...request, paths: pathsOf(flags), ...layoutOf(flags) });
       const report = await benchCompare(
-        (paths, policy) => initiator.connect({
-          target: url.target, portal: url.portal, lun: url.lun, paths, policy,
-          chap, digests: flags.digests, commandTimeoutMs, nopIntervalMs: 60_000,
-        }),
+        (runPaths, policy) => initiator.connect({ ...request, paths: runPaths, policy }),
         {
-          paths: pathsOf(flags), policy: flags.policy as PolicyName, compare: !!flags.compare,
+          paths, policy: flags.policy as PolicyName, compare: !!flags.compare,
           ...options,
-          // Progress as each run ends, so a long --compare is not silent.
-          onRun: json ? undefined : (run) => process.stdout.write([formatRunLine(run), ...formatPathSplit(run)].join('\n') + '\n'),
+          // Each run's rows as it ends, so a long --compare is not silent; the live line goes first.
+          onRun: (run) => {
+            live.clear();
+            if (!json) process.stdout.write(formatRun(run).join('\n') + '\n');
+          },
+          onTick: live.enabled ? (label, policy, tick) => live.draw(formatLiveLine(label, policy, options.rw, tick)) : undefined,
         },
-      );
+      ).finally(() => live.clear());
       // The chart is made to be shared: its title names the URL without the CHAP secret.
       if (flags.svg) writeFileSync(flags.svg, benchSvg(report, `iscsi-mpio bench ${redactUrl(urlText)}`));
       if (json) printResult(report, true, () => formatBenchReport(report));

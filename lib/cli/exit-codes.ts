@@ -13,6 +13,7 @@ import { ScsiArgumentError, ScsiParseError } from '../scsi/errors';
 import { ScsiError } from '../scsi/scsi-error';
 import { PathError, RedirectLoopError, SessionArgumentError, ShortReadError } from '../session/errors';
 import { IscsiUrlError } from '../url';
+import { TargetNotListedError } from '../path-plan';
 import { BhsError } from '../wire/bhs';
 import { ConnectError } from '../wire/errors';
 
@@ -90,7 +91,7 @@ function exitCodeOfOne(e: Error): number | undefined {
   if (code === 'EACCES' || code === 'EPERM') return EXIT.access;
   if (e instanceof AuthenticationError) return EXIT.authentication;
   if (e instanceof LoginError) return e.reason === 'authentication-failed' || e.reason === 'authorization-failure' ? EXIT.authentication : EXIT.login;
-  if (e instanceof RedirectLoopError) return EXIT.login;
+  if (e instanceof RedirectLoopError || e instanceof TargetNotListedError) return EXIT.login;
   // Before the transport classes: a connect, a login PDU or a command that went unanswered.
   if (code === 'ETIMEDOUT') return EXIT.timeout;
   if (e instanceof ConnectError || e instanceof PathError || e instanceof ProtocolError || e instanceof BhsError) return EXIT.transport;

@@ -8,7 +8,7 @@ import { parseIscsiUrl } from '../url';
 import { printResult } from './output';
 import { announceDegradedPaths } from './path-report';
 import { withDevice } from './with-device';
-import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
+import { addLayoutOptions, addPolicyOption, addSessionOptions, chapOf, layoutOf, pathsOf, policyOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 
 /** The DESIGN.md inquiry object for a connected device. */
 export async function describeDevice(device: MultipathDevice): Promise<Record<string, unknown> & { paths: Array<Record<string, unknown>> }> {
@@ -20,7 +20,7 @@ export async function describeDevice(device: MultipathDevice): Promise<Record<st
     paths: device.paths.map((p) => {
       const info = p.info();
       const out: Record<string, unknown> = {
-        id: info.id, local: info.local, remote: info.remote, redirectedFrom: info.redirectedFrom, state: info.state,
+        id: info.id, local: info.local, portal: info.portal, remote: info.remote, redirectedFrom: info.redirectedFrom, state: info.state,
       };
       if (info.state === 'failed' && p.lastError) out.error = p.lastError.message;
       if (info.alua !== undefined) out.alua = info.alua;
@@ -30,13 +30,13 @@ export async function describeDevice(device: MultipathDevice): Promise<Record<st
 }
 
 export function registerInquiry(program: Command): void {
-  addPolicyOption(addSessionOptions(program.command('inquiry <url>').description('log in on every path, print the device and its paths, log out')))
+  addLayoutOptions(addPolicyOption(addSessionOptions(program.command('inquiry <url>').description('log in on every path, print the device and its paths, log out'))))
     .option('--json', 'machine-readable output')
-    .action(async (urlText: string, flags: SessionFlags & { json?: boolean; policy?: string }) => {
+    .action(async (urlText: string, flags: SessionFlags & LayoutFlags & { json?: boolean; policy?: string }) => {
       const policy = policyOf(flags);
       const url = parseIscsiUrl(urlText);
       const options = {
-        target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), policy,
+        target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
         chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), reconnect: false,
       };
       const device = await new Initiator().connect(options);

@@ -10,6 +10,17 @@ function describe(info: PathInfo): string {
   return `path ${info.id}${local ? ` (${local})` : ''}`;
 }
 
+/** Each path's portal, where it landed and what it carried (read and write --json). */
+export function pathTraffic(device: MultipathDevice): Array<Record<string, unknown>> {
+  return device.paths.map((p) => {
+    const i = p.info();
+    return {
+      id: i.id, local: i.local, portal: i.portal, remote: i.remote, redirectedFrom: i.redirectedFrom, state: i.state,
+      bytesRead: i.stats.bytesRead, bytesWritten: i.stats.bytesWritten, failures: i.stats.failures,
+    };
+  });
+}
+
 /** The paths that are down now, as `{id, reason}` (for --json). */
 export function downPaths(device: MultipathDevice): Array<{ id: number; reason: string }> {
   return device.paths.filter((p) => p.failed).map((p) => ({ id: p.id, reason: p.lastError?.message ?? 'down' }));

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 
 const REDRAW_MS = 250;
 
-export interface TransferSummary { op: 'read' | 'write'; offset: number; bytes: number; seconds: number; MBps: number }
+export interface TransferSummary { op: 'read' | 'write'; offset: number; bytes: number; seconds: number; MBps: number; paths?: unknown[] }
 
 /** `1073741824` → `1.1 GB, 1.0 GiB`, the two ways dd names a byte count. */
 function humanBytes(bytes: number): string {
@@ -68,10 +68,13 @@ export class TransferProgress {
     return { op: this.op, offset: this.offset, bytes: this.bytes, seconds: Number(seconds.toFixed(3)), MBps: Number((seconds > 0 ? this.bytes / seconds / 1e6 : 0).toFixed(1)) };
   }
 
-  /** Stops the line and prints the summary: as JSON on `jsonTo` when given, else as dd's last line on stderr. */
-  finish(jsonTo?: Writable): TransferSummary {
+  /**
+   * Stops the line and prints the summary: as JSON on `jsonTo` when given (with `paths`, what each path carried),
+   * else as dd's last line on stderr.
+   */
+  finish(jsonTo?: Writable, paths?: unknown[]): TransferSummary {
     this.stop();
-    const s = this.summary();
+    const s: TransferSummary = { ...this.summary(), ...(paths ? { paths } : {}) };
     if (jsonTo) jsonTo.write(JSON.stringify(s) + '\n');
     else this.stderr.write(`${s.bytes} bytes (${humanBytes(s.bytes)}) ${s.op === 'read' ? 'read' : 'written'}, ${s.seconds.toFixed(2)} s, ${s.MBps.toFixed(1)} MB/s\n`);
     return s;

@@ -8,22 +8,22 @@ import type { MultipathDevice } from '../mpio/multipath-device';
 import { parseDuration, parseSize } from '../units';
 import { parseIscsiUrl } from '../url';
 import { writeOut } from './output';
-import { announceDegradedPaths } from './path-report';
+import { announceDegradedPaths, pathTraffic } from './path-report';
 import { TransferProgress } from './progress';
 import { withDevice } from './with-device';
-import { addPolicyOption, addSessionOptions, chapOf, pathsOf, policyOf, timeoutOf, type SessionFlags } from './session-options';
+import { addLayoutOptions, addPolicyOption, addSessionOptions, chapOf, layoutOf, pathsOf, policyOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 import { fdSource, streamRead, streamWrite } from './transfer';
 
 /** A byte count or offset (`4096`, `4k`, `1MiB`); zero is allowed. */
 const byteCount = (text: string, what: string) => parseSize(text, { what, min: 0 });
 
-interface DeviceFlags extends SessionFlags { policy?: string; downWait: string }
+interface DeviceFlags extends SessionFlags, LayoutFlags { policy?: string; downWait: string }
 
 async function open(urlText: string, flags: DeviceFlags): Promise<MultipathDevice> {
   const url = parseIscsiUrl(urlText);
   const policy = policyOf(flags);
   const options = {
-    target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), policy,
+    target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
     chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags),
     noPathRetryMs: parseDuration(flags.downWait, '--down-wait'),
   };
@@ -49,7 +49,7 @@ function stdinFileBytes(): number | undefined {
 }
 
 export function registerReadWrite(program: Command): void {
-  addPolicyOption(addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout')), 'round-robin')
+  addLayoutOptions(addPolicyOption(addSessionOptions(program.command('read <url>').description('read a byte range of the LU to stdout')), 'round-robin'))
     .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
     .requiredOption('--length <size>', 'number of bytes (4096, 4k, 1MiB...)')
     .option('--down-wait <duration>', 'with every path down, how long I/O waits for one to return before failing', '5000')
@@ -66,11 +66,11 @@ export function registerReadWrite(program: Command): void {
         } finally {
           progress.stop();
         }
-        progress.finish(flags.json ? process.stderr : undefined);
+        progress.finish(flags.json ? process.stderr : undefined, pathTraffic(device));
       });
     });
 
-  addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin')
+  addLayoutOptions(addPolicyOption(addSessionOptions(program.command('write <url>').description('write stdin to the LU at a byte offset (partial blocks at either end are read, merged and written back)')), 'round-robin'))
     .requiredOption('--offset <size>', 'first byte (4096, 4k, 1MiB...)')
     .option('--down-wait <duration>', 'with every path down, how long I/O waits for one to return before failing', '5000')
     .option('--length <size>', 'write exactly this many bytes of stdin (an error if it ends sooner); default: all of it')
@@ -86,7 +86,7 @@ export function registerReadWrite(program: Command): void {
         } finally {
           progress.stop();
         }
-        progress.finish(flags.json ? process.stdout : undefined);
+        progress.finish(flags.json ? process.stdout : undefined, pathTraffic(device));
       });
     });
 }

@@ -7,7 +7,9 @@ import type { ChapOptions, PathSpec } from '../initiator';
 import { PolicyError } from '../mpio/errors';
 import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
 import { parseDuration } from '../units';
-import { parsePathSpec, type IscsiUrl } from '../url';
+import type { PortalLayout } from '../path-plan';
+import type { Portal } from '../portal';
+import { parsePathSpec, parsePortal, type IscsiUrl } from '../url';
 import { keepSecret } from './output';
 import { UsageError } from './usage-error';
 
@@ -21,6 +23,8 @@ export interface SessionFlags {
   digests?: boolean;
   timeout?: string;
 }
+
+export interface LayoutFlags { allPortals?: boolean; pair?: boolean; discoveryPortal?: string[] }
 
 export function addSessionOptions(command: Command): Command {
   return command
@@ -80,6 +84,22 @@ export function chapOf(flags: SessionFlags, url?: IscsiUrl): ChapOptions | undef
     chap.mutual = { user: flags.mutualUser, secret: mutualSecret };
   }
   return chap;
+}
+
+/** `--all-portals` and `--pair` for the commands that open a multipath device (not discover: it has one path). */
+export function addLayoutOptions(command: Command): Command {
+  return command
+    .option('--all-portals', 'discover the target\'s portals through the URL\'s and log every --path into every one (the mesh)')
+    .option('--pair', 'discover the target\'s portals through the URL\'s and log --path i into portal i (ports cabled one to one)')
+    .option('--discovery-portal <host[:port]>', 'with --all-portals or --pair: SendTargets through this portal too (tgtd lists only the portal asked; repeat)', (v: string, all: string[] = []) => [...all, v]);
+}
+
+/** The portal layout the flags ask for, and the extra portals to discover through. */
+export function layoutOf(flags: LayoutFlags): { portalLayout?: PortalLayout; discoveryPortals?: Portal[] } {
+  if (flags.allPortals && flags.pair) throw new UsageError('--all-portals and --pair exclude each other: mesh every path into every portal, or pair them one to one');
+  const portalLayout = flags.allPortals ? 'mesh' : flags.pair ? 'pair' : undefined;
+  if (flags.discoveryPortal?.length && !portalLayout) throw new UsageError('--discovery-portal only adds portals for --all-portals or --pair to lay paths over');
+  return portalLayout ? { portalLayout, discoveryPortals: flags.discoveryPortal?.map(parsePortal) } : {};
 }
 
 /** `--policy P` for the commands that open a multipath device. */

@@ -20,6 +20,8 @@ export interface PathInfo {
   local: { address: string | null; port: number | null; device: string | null };
   /** The array port the login landed on. */
   remote: Portal;
+  /** The portal this path was told to log in to ("host:port": its path spec's, or the request's). */
+  portal: string;
   /** The portal this path logged in through before the array redirected it ("host:port"), if it was redirected. */
   redirectedFrom: string | null;
   state: PathState;
@@ -64,7 +66,7 @@ export class Path implements SelectablePath {
     const out: PathInfo = {
       id: this.id,
       local: { address: s.local.address ?? null, port: s.local.port ?? null, device: s.local.device ?? null },
-      remote: { address: s.landed.address, port: s.landed.port },
+      remote: { address: s.landed.address, port: s.landed.port }, portal: formatPortal(s.portal),
       redirectedFrom: s.redirectedFrom ? formatPortal(s.redirectedFrom) : null,
       state: this.state, isid: s.isid, stats: this.stats.snapshot(),
     };

@@ -43,7 +43,10 @@ export function receiveDataIn(core: SessionCore, bhs: DataIn, pdu: ReceivedPdu):
   const task = core.tasks.get(bhs.itt);
   if (bhs.hasStatus) core.advanceStatSN(bhs.statSN);
   if (!task) return core.unknownItt('Data-In', bhs.itt);
-  if (task.aborted || task.tmf) return;
+  if (task.aborted || task.tmf) {
+    if (bhs.hasStatus && !task.tmf) core.release(task); // the target is done with it: its tag is free again
+    return;
+  }
   const violation = dataInViolation(bhs, task);
   if (violation) {
     // ERL 0 has no way to recover a lost or misplaced Data-In: the connection goes (RFC 7143 §7.1.4). Bytes the

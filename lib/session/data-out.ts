@@ -7,6 +7,7 @@ import type { PduConnection } from '../wire/connection';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
 import type { SessionCore } from './session-core';
+import type { Task } from './task';
 
 export interface UnsolicitedPlan {
   /** Bytes sent as immediate data inside the SCSI Command PDU. */
@@ -52,6 +53,19 @@ export function sendDataOutSequence(connection: PduConnection, s: DataOutSequenc
 
 export const UNSOLICITED_TTT = RESERVED_TAG;
 
+/** Stops a write's Data-Out until resumeData() (a task management request covering it is on its way). */
+export function holdData(task: Task): void {
+  if (task.command.direction === 'write') task.heldR2Ts ??= [];
+}
+
+/** The request failed: the write goes on, and the R2Ts that came meanwhile are answered. */
+export function resumeData(core: SessionCore, task: Task): void {
+  const held = task.heldR2Ts;
+  task.heldR2Ts = undefined;
+  if (!held || task.aborted || core.tasks.get(task.itt) !== task) return;
+  for (const r2t of held) answerR2T(core, r2t);
+}
+
 /**
  * An R2T (RFC 7143 §11.8): the Data-Out sequence it asks for, from the write's own buffer. An R2T for a command
  * that writes nothing, or for bytes outside the write or beyond MaxBurstLength, is a protocol violation: the
@@ -67,6 +81,7 @@ export function answerR2T(core: SessionCore, bhs: R2T): void {
     core.lost(new SessionProtocolError(`R2T for ITT 0x${bhs.itt.toString(16)} asks for bytes ${bhs.bufferOffset}..${end} outside the ${task.command.transferLength}-byte ${task.command.direction} or its burst limit`, 'ER2T'));
     return;
   }
+  if (task.heldR2Ts) { task.heldR2Ts.push(bhs); return; }
   sendDataOutSequence(core.connection, {
     itt: task.itt, lun: task.lun, ttt: bhs.ttt, buffer: task.buffer!, offset: bhs.bufferOffset,
     length: bhs.desiredDataTransferLength, maxSegment: p.targetMaxRecvDataSegmentLength, expStatSN: core.expStatSN,

@@ -53,9 +53,11 @@ export class RedirectLoopError extends Error {
  *   does not follow on from the last one, or runs past the read (the deframer uses the code for its own check);
  * - EDATAINDIRECTION: a Data-In for a command that reads nothing (a WRITE's tag): nothing of it is copied;
  * - ER2T: an R2T outside its write or its burst limit; ESENSELENGTH: a SenseLength past the SCSI Response's segment;
- * - ETEXTCONTINUATION: a text answer that never ends; ETIMEDOUT: no answer in time (login, discovery).
- * Reported as Session 'warning' events only (nothing fails): EUNKNOWNITT, a PDU for a tag no command holds
- * (dropped); ELOGOUTUNANSWERED, a Logout Request the target never answered (the session closed anyway).
+ * - ETEXTCONTINUATION: a text answer that never ends; ETIMEDOUT: no answer in time (login, discovery);
+ * - EUNKNOWNITT: a Data-In, R2T or SCSI Response for a tag no command of the session holds.
+ * Reported as Session 'warning' events only (nothing fails): EUNKNOWNITT for a tag whose command task management
+ * just ended (a response that raced the abort: dropped); ELOGOUTUNANSWERED, a Logout Request the target never
+ * answered (the session closed anyway).
  */
 export class SessionProtocolError extends ProtocolError {
   override name = 'SessionProtocolError';

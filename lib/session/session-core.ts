@@ -45,9 +45,25 @@ export class SessionCore {
 
   warn(error: Error): void { this.hooks.warn(error); }
 
-  /** A PDU for a tag no command of ours holds (never issued, or long finished): dropped, and said. */
+  /** Whether a command still waits for the target (tags kept reserved for ended commands do not count). */
+  hasLiveTasks(): boolean {
+    for (const task of this.tasks.values()) if (!task.aborted) return true;
+    return false;
+  }
+
+  /**
+   * A Data-In, R2T or SCSI Response for a tag no command of ours holds. After an answered ABORT TASK (or LUN RESET)
+   * for that very tag it is a response that lost the race with the abort: dropped, and said. Otherwise the target
+   * speaks of a command we never issued or that already ended: a protocol violation, and the connection goes, so
+   * what is outstanding on it fails with the violation named and multipath re-drives it (ERL 0, RFC 7143 §7.1.4).
+   */
   unknownItt(what: string, itt: number): void {
-    this.warn(new SessionProtocolError(`${what} for ITT 0x${itt.toString(16)}, which no command of this session holds: dropped`, 'EUNKNOWNITT'));
+    const tag = `ITT 0x${itt.toString(16)}`;
+    if (this.tasks.wasRetired(itt)) {
+      this.warn(new SessionProtocolError(`${what} for ${tag}, a command already ended by task management (it raced the abort): dropped`, 'EUNKNOWNITT'));
+      return;
+    }
+    this.lost(new SessionProtocolError(`${what} for ${tag}, which no command of this session holds (never issued, or already ended)`, 'EUNKNOWNITT'));
   }
 
   advanceStatSN(statSN: number): void {

@@ -305,7 +305,7 @@ export class Session extends EventEmitter {
     this.core.keepalive = new Keepalive({
       idleIntervalMs: this.o.nopIntervalMs, idleTimeoutMs: this.o.nopTimeoutMs, busyIntervalMs: this.o.busyNopIntervalMs, busyTimeoutMs: this.o.busyNopTimeoutMs,
     }, {
-      busy: () => this.core.tasks.size > 0,
+      busy: () => this.core.hasLiveTasks(),
       ping: () => sendPing(this.core),
       dead: (ms) => this.connectionLost(c, new Error(`no PDU for ${ms} ms, NOP-Out ping unanswered`)),
     });

@@ -3,12 +3,16 @@
 // that cannot answer task management is not one to keep sending commands to.
 import type { TaskManagementResponse } from '../wire/bhs';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
+import { holdData, resumeData } from './data-out';
 import { PathError } from './errors';
 import type { SessionCore } from './session-core';
 import type { Task } from './task';
 
 const TMF_ABORT_TASK = 1;
 const TMF_LUN_RESET = 5;
+// Task management responses (RFC 7143 §11.6.1).
+const TMF_FUNCTION_COMPLETE = 0;
+const TMF_TASK_DOES_NOT_EXIST = 1;
 
 /** Sends a task management request (immediate) and resolves with its response code (0 = function complete). */
 export function requestTaskManagement(core: SessionCore, func: number, lun: number, referencedTaskTag: number, refCmdSN: number): Promise<number> {
@@ -36,16 +40,26 @@ export function receiveTaskManagementResponse(core: SessionCore, bhs: TaskManage
 /**
  * LOGICAL UNIT RESET (function 5). Resolves with the response code. On 0 the commands the reset aborted on that
  * LUN (this session's, sent before it) end at once with PathError EABORTED: a confirmed abort, safe to re-drive.
+ * A target may not count a write it is still collecting Data-Out for (tgtd's reset skips it, and it would complete
+ * once its data arrived), so those writes get no more data from the moment the reset is sent, and their tags stay
+ * reserved while the connection lives: a new command under the same tag would otherwise answer the old one's R2T
+ * with its own bytes, and the target would write them to the old command's blocks.
  */
 export async function resetLogicalUnit(core: SessionCore, lun: number): Promise<number> {
   const outstanding = [...core.tasks.values()].filter((t) => !t.tmf && !t.aborted && t.lun === lun && t.cmdSN !== undefined);
-  const response = await requestTaskManagement(core, TMF_LUN_RESET, lun, RESERVED_TAG, 0);
-  if (response === 0) {
-    for (const task of outstanding) {
-      if (core.tasks.get(task.itt) !== task) continue; // it completed before the reset took effect
-      core.release(task);
-      core.fail(task, new PathError(`command 0x${task.command.cdb[0]?.toString(16)} was aborted by a LOGICAL UNIT RESET`, 'EABORTED'));
-    }
+  for (const task of outstanding) holdData(task);
+  let response: number;
+  try {
+    response = await requestTaskManagement(core, TMF_LUN_RESET, lun, RESERVED_TAG, 0);
+  } catch (error) {
+    for (const task of outstanding) resumeData(core, task);
+    throw error;
+  }
+  for (const task of outstanding) {
+    if (core.tasks.get(task.itt) !== task) continue; // it completed before the reset took effect
+    if (response !== 0) { resumeData(core, task); continue; }
+    core.connection.unregisterTask(task.itt); // no late Data-In lands in a read's buffer
+    core.fail(task, new PathError(`command 0x${task.command.cdb[0]?.toString(16)} was aborted by a LOGICAL UNIT RESET`, 'EABORTED'));
   }
   return response;
 }
@@ -60,9 +74,10 @@ export function sweepTimedOut(core: SessionCore): void {
 
 /**
  * A command past its timeout is aborted (ABORT TASK). A read fails at once: it is harmless to re-drive, and its
- * buffer is detached from the connection first so no late Data-In lands in it. Anything else (a write) fails only
- * once the target answered the abort, so it cannot execute after it was re-driven; its own late response still
- * completes it. An unanswered abort takes the connection down, and the command fails as indeterminate.
+ * buffer is detached from the connection first so no late Data-In lands in it. A write gets no more Data-Out and
+ * fails only once the target answered the abort (function complete, or no such task: unable to complete without
+ * the data held back), so it cannot execute after it was re-driven; its own late response still completes it. An
+ * unanswered or refused abort takes the connection down, and the write fails as indeterminate (to be fenced).
  */
 function abortTimedOut(core: SessionCore, task: Task): void {
   const error = new PathError(`command 0x${task.command.cdb[0]?.toString(16)} timed out after ${core.timers.commandTimeoutMs} ms`, 'ETIMEDOUT');
@@ -77,13 +92,19 @@ function abortTimedOut(core: SessionCore, task: Task): void {
     core.connection.unregisterTask(task.itt);
     core.fail(task, error);
     // The tag stays taken until the target confirms: a late PDU must not find a new task under it.
-    abort.then(() => { if (core.tasks.get(task.itt) === task) core.tasks.delete(task.itt); }, () => undefined);
+    abort.then(() => { if (core.tasks.get(task.itt) === task) core.tasks.retire(task.itt); }, () => undefined);
     return;
   }
   task.timedOut = true;
-  abort.then(() => {
+  holdData(task);
+  abort.then((response) => {
     if (core.tasks.get(task.itt) !== task) return; // its response came first
-    core.release(task);
-    core.fail(task, error);
+    if (response === TMF_FUNCTION_COMPLETE || response === TMF_TASK_DOES_NOT_EXIST) {
+      // Aborted, or unknown to the target: with its Data-Out held back it cannot complete there. Its tag stays
+      // reserved (see resetLogicalUnit).
+      core.fail(task, error);
+      return;
+    }
+    core.lost(new PathError(`ABORT TASK for a write past its timeout was answered ${response}: the write may still run`, 'ETIMEDOUT'));
   }, () => undefined);
 }

@@ -1,6 +1,7 @@
 // One command of a session, from submit() to its end, and the outcome it ends with. The task table holds these;
 // every phase module (Data-In, R2T/Data-Out, task management, timeouts) reads and ends them.
 import type { ScsiCdb } from '../scsi/commands';
+import type { R2T } from '../wire/bhs';
 
 /** The outcome of a SCSI command that reached the target. A non-GOOD status is data here, not an exception. */
 export interface CommandResult {
@@ -35,8 +36,17 @@ export interface Task {
   done: (r: CommandResult) => void;
   /** Called from a microtask: never inside the session's own loops. */
   failed: (e: Error) => void;
-  /** Ended for its caller (failed or aborted): its tag stays reserved until the target confirms, its late PDUs are dropped. */
+  /**
+   * Ended for its caller (failed or aborted): its late PDUs are dropped, and its tag stays reserved until the target
+   * answers it or the connection ends, so that no new command answers the R2Ts of one the target still holds.
+   */
   aborted?: boolean;
+  /**
+   * Data-Out stopped: a task management request covering this write is on its way. A target may not count a write
+   * it is still collecting data for (tgtd's LUN RESET and ABORT TASK skip it), so the write is kept from completing
+   * by sending it nothing more; its R2Ts wait here and are answered only if the request fails.
+   */
+  heldR2Ts?: R2T[];
   /** A task management function rather than a SCSI command. */
   tmf?: boolean;
 }

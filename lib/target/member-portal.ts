@@ -35,6 +35,7 @@ export class MemberPortal {
   readonly hold = new CommandHold();
   up = false;
   responseDelayMs = 0;
+  loginDelayMs = 0;
 
   constructor(readonly index: number, address: string, port: number, readonly tpgt: number, iqn: string, rate: number | undefined,
     public alua: AluaAccessState, accept: (socket: net.Socket, member: MemberPortal) => void) {

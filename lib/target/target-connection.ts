@@ -68,6 +68,8 @@ export interface ConnectionHost {
   sendTargets(value: string, sessionType: 'Normal' | 'Discovery'): Buffer;
   /** Milliseconds to hold every SCSI response back (fault injection; 0 = none). */
   responseDelayMs(): number;
+  /** Milliseconds to hold each connection's first Login Response back (fault injection; 0 = none). */
+  loginDelayMs(): number;
   /** NOP-In ping interval in ms (0 = never) and how long to wait for the answer. */
   readonly nopInterval: number;
   readonly nopTimeout: number;
@@ -307,6 +309,7 @@ export class TargetConnection extends EventEmitter {
     this.phase = 'closed';
     this.login.stop();
     this.nop.stop();
+    this.scsi.stop();
     // Commands waiting in a stalled member do not notice the connection going (a frozen controller would not):
     // they stay queued and run at release unless task management or a reinstatement aborts them.
     for (const task of this.tasks.values()) {

@@ -1,7 +1,7 @@
 // The embedded array: a group portal that redirects logins to member portals (round-robin, skipping members that
 // are down, as an EqualLogic group does), member portals serving the same LUs with one identity, ALUA per member
 // port group, and the controls tests and the demo need (pacing, member down/up, drops, async logout requests,
-// response delays).
+// response and login delays).
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Portal } from '../portal';
@@ -69,7 +69,10 @@ export interface SessionFilter {
 
 /**
  * Events: 'login' {member, initiatorName, isid, tsih}, 'redirect' {initiatorName, member}, 'login-failed' Error,
- * 'session-closed' {member, initiatorName, isid}, 'warning' Error (a fault inside one connection, which is closed).
+ * 'session-closed' {member, initiatorName, isid}, 'reinstated' {member, initiatorName, isid, tasks} (a login took
+ * over an open session; its connection and `tasks` commands ended), 'tasks-cleared' {lun, kind, tasks} (task
+ * management ended `tasks` commands: kind 'clear', 'reset', 'warm' or 'cold'; lun null for a target reset),
+ * 'warning' Error (a fault inside one connection, which is closed).
  */
 export class Target extends EventEmitter {
   readonly iqn: string;
@@ -218,6 +221,12 @@ export class Target extends EventEmitter {
   setResponseDelay(ms: number, member?: number): void {
     if (!(ms >= 0)) throw new RangeError(`response delay ${ms} must be zero or more milliseconds`);
     for (const m of this.select(member)) m.responseDelayMs = ms;
+  }
+
+  /** Answers each new connection's first Login Request only after `ms` (a slow controller; 0 = at once). */
+  setLoginDelay(ms: number, member?: number): void {
+    if (!(ms >= 0)) throw new RangeError(`login delay ${ms} must be zero or more milliseconds`);
+    for (const m of this.select(member)) m.loginDelayMs = ms;
   }
 
   /** Changes a member's ALUA state; every initiator gets UNIT ATTENTION 2A/06 (state changed). */
@@ -392,6 +401,7 @@ export class Target extends EventEmitter {
       port: member.portIdentity,
       pacer: member.pacer,
       responseDelayMs: () => member.responseDelayMs,
+      loginDelayMs: () => member.loginDelayMs,
       newLogin: () => new TargetLogin(this.loginConfig(member.tpgt)),
     };
   }
@@ -401,6 +411,7 @@ export class Target extends EventEmitter {
       ...this.commonHost(0),
       hold: this.groupHold,
       responseDelayMs: () => 0,
+      loginDelayMs: () => 0,
       newLogin: () => new TargetLogin({
         ...this.loginConfig(0),
         // Normal logins never stay on the group portal: each is sent to a member before authentication.
@@ -421,7 +432,11 @@ export class Target extends EventEmitter {
     // Session reinstatement (RFC 7143 §6.3.5): a new login with the same ISID replaces the old session.
     const old = this.sessionsByKey.get(key);
     this.sessionsByKey.set(key, connection);
-    if (old && old !== connection) old.drop();
+    if (old && old !== connection) {
+      const o = old.outcome!;
+      this.emit('reinstated', { member: this.memberOf(old), initiatorName: o.initiatorName, isid: o.isid.toString('hex'), tasks: old.tasks.size });
+      old.drop();
+    }
     // Commands of this initiator and ISID still waiting in a stalled member (whose connection may be gone) belong
     // to the session this login reinstates: they must never run now.
     const o = connection.outcome!;
@@ -451,9 +466,11 @@ export class Target extends EventEmitter {
     const lu = this.lus.get(lun);
     const running: Array<Promise<unknown>> = [];
     const losers = new Set<string>();
+    let ended = 0;
     for (const c of this.allConnections()) {
       const before = c.tasks.size;
       running.push(...c.abortTasks(lun));
+      ended += before - c.tasks.size;
       if (c.tasks.size < before) losers.add(c.nexus);
     }
     for (const m of this.memberPortals) {
@@ -465,12 +482,19 @@ export class Target extends EventEmitter {
     }
     if (kind === 'reset') lu?.reset('logical-unit');
     else for (const nexus of losers) if (nexus !== from.nexus) lu?.queueUnitAttention(nexus, 0x2f, 0x00);
+    this.emit('tasks-cleared', { lun, kind, tasks: ended });
     return running;
   }
 
   private targetReset(cold: boolean, from: TargetConnection): Array<Promise<unknown>> {
     const running: Array<Promise<unknown>> = [];
-    for (const c of this.allConnections()) running.push(...c.abortTasks());
+    let ended = 0;
+    for (const c of this.allConnections()) {
+      const before = c.tasks.size;
+      running.push(...c.abortTasks());
+      ended += before - c.tasks.size;
+    }
+    this.emit('tasks-cleared', { lun: null, kind: cold ? 'cold' : 'warm', tasks: ended });
     for (const m of this.memberPortals) m.hold.abortCommands(() => true);
     for (const lu of this.lus.values()) lu.reset(cold ? 'power-on' : 'target');
     if (cold) for (const m of this.memberPortals) for (const c of m.connections) if (c !== from) c.drop();

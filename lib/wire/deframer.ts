@@ -38,11 +38,18 @@ const enum Placement { None = 0, Input = 1, Segment = 2, Task = 3 }
 export type FastPath = (opcode: number, itt: number, headers: Buffer, offset: number, placed: boolean, dataLength: number) => boolean;
 const EVENT_WORDS = 8;
 
+/** Where a connection's staging starts: room for a login or an idle session's NOP-Ins, and two reads of a batch. */
+const INITIAL_STAGING = 32 * 1024;
+const DEFAULT_MAX_STAGING = 256 * 1024;
+/** How much larger staging becomes each time the socket pump found it too small for a batch. */
+const GROWTH = 4;
+
 export class Deframer {
-  readonly staging: Buffer;
-  private readonly events: Uint32Array;
-  private readonly headers: Buffer;
-  private readonly plan = new Uint32Array(4);
+  private stagingBuffer!: Buffer;
+  private events!: Uint32Array;
+  private headers!: Buffer;
+  /** [intoTask, itt, offset, length] from planRead(); word 4: the pump found staging too small (native sets, we clear). */
+  private readonly plan = new Uint32Array(5);
   /** The native object; the socket pump (lib/wire/native-socket.ts) reads into it. */
   readonly binding: {
     setDigests(h: boolean, d: boolean): void;
@@ -50,6 +57,7 @@ export class Deframer {
     registerTask(itt: number, buf: Uint8Array): void;
     unregisterTask(itt: number): boolean;
     planRead(capacity?: number): void;
+    setBuffers(staging: Buffer, events: Uint32Array, headers: Buffer): void;
     commitStaging(n: number): number;
     commitTask(n: number): number;
     feed(buf: Uint8Array): number;
@@ -63,14 +71,35 @@ export class Deframer {
   fastPath: FastPath | undefined;
   private plannedTaskRead = false;
 
-  constructor(role: DeframerRole, readonly onPdu: (pdu: ReceivedPdu) => void, stagingSize = 256 * 1024) {
-    this.staging = Buffer.allocUnsafeSlow(stagingSize);
+  /**
+   * `maxStagingSize` bounds the staging buffer (and so the bytes one read takes). It starts at 32 KiB and grows
+   * fourfold up to that bound each time the socket pump finds it too small for what arrives: an idle connection
+   * costs tens of kilobytes, not the 700 kB of buffers a busy one uses.
+   */
+  constructor(role: DeframerRole, readonly onPdu: (pdu: ReceivedPdu) => void, private readonly maxStagingSize = DEFAULT_MAX_STAGING) {
+    this.allocate(Math.min(INITIAL_STAGING, maxStagingSize));
+    this.binding = new native.Deframer(role, this.stagingBuffer, this.events, this.headers, this.plan);
+  }
+
+  /** The staging buffer reads land in when they do not go to a task buffer. */
+  get staging(): Buffer { return this.stagingBuffer; }
+
+  private allocate(stagingSize: number): void {
+    this.stagingBuffer = Buffer.allocUnsafeSlow(stagingSize);
     // A batch holds at most what one read of the staging buffer completes: every PDU has a 48-byte header that came
     // from that read, plus the one PDU whose header arrived earlier.
     const maxEvents = Math.ceil(stagingSize / BHS_LENGTH) + 2;
     this.events = new Uint32Array(maxEvents * EVENT_WORDS);
     this.headers = Buffer.allocUnsafeSlow(stagingSize + 2 * 1100);
-    this.binding = new native.Deframer(role, this.staging, this.events, this.headers, this.plan);
+  }
+
+  /** Between batches: larger buffers when the pump said staging was too small, up to the bound. */
+  private growIfFull(): void {
+    if (this.plan[4] === 0) return;
+    this.plan[4] = 0;
+    if (this.stagingBuffer.length >= this.maxStagingSize) return;
+    this.allocate(Math.min(this.stagingBuffer.length * GROWTH, this.maxStagingSize));
+    this.binding.setBuffers(this.stagingBuffer, this.events, this.headers);
   }
 
   setDigests(header: boolean, data: boolean): void { this.binding.setDigests(header, data); }
@@ -103,7 +132,10 @@ export class Deframer {
   }
 
   /** The socket pump read into this deframer and it completed PDUs: `result` as the native commit returned it. */
-  delivered(result: number): void { this.deliver(result, this.staging); }
+  delivered(result: number): void {
+    this.deliver(result, this.stagingBuffer);
+    this.growIfFull();
+  }
 
   /** Parses bytes already in memory (tests, benchmarks); data views point into `chunk`. */
   feed(chunk: Buffer): void {

@@ -44,3 +44,23 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
     },
   };
 }
+
+export interface TerminalRun { output: string; code: number; chunks: Array<{ at: number; text: string }> }
+
+/**
+ * Runs the CLI with a pseudo-terminal for stdin, stdout and stderr (util-linux `script`, flushing each write), as
+ * a person at a terminal would; `redirect` is appended to the command line (e.g. `> file`). `chunks` are the
+ * terminal's output as it arrived, each with its arrival time in ms since the start.
+ */
+export function runCliInTerminal(args: string[], redirect = '', env: NodeJS.ProcessEnv = {}): Promise<TerminalRun> {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = `${[TSX, MAIN, ...args].map(quote).join(' ')} ${redirect}`;
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const chunks: Array<{ at: number; text: string }> = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push({ at: performance.now() - started, text: d.toString() }));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ output: chunks.map((c) => c.text).join(''), code: code ?? -1, chunks }));
+  });
+}

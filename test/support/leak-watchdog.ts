@@ -39,6 +39,11 @@ globalThis.setTimeout = timersModule.setTimeout = trackTimers(globalThis.setTime
 globalThis.setInterval = timersModule.setInterval = trackTimers(globalThis.setInterval);
 const timerAlive = (t: Timer): boolean => !t._destroyed && t.hasRef();
 
+/** The timers made since this plugin loaded that are still pending, with their delay: for tests of timer cleanup. */
+export function pendingTimers(): Array<{ timer: object; ms: number; repeat: boolean }> {
+  return [...timers].filter(timerAlive).map((t) => ({ timer: t, ms: Number(t._repeat ?? t._idleTimeout), repeat: !!t._repeat }));
+}
+
 // A pump holds a ref'd libuv poll handle until destroy() or the peer's close; neither Node nor libuv names it to JS.
 interface Pump { fd: number; open: boolean }
 const pumps = new Set<Pump>();

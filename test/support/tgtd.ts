@@ -31,6 +31,8 @@ process.on('exit', () => { for (const t of live) t.kill(); });
 export class Tgtd {
   readonly files: string[] = [];
   private readonly targets: TgtdTarget[] = [];
+  /** Accounts are tgtd-wide: each is created once, then bound to every target that names it. */
+  private readonly accounts = new Set<string>();
 
   private constructor(readonly process: ChildProcess, readonly controlPort: number, readonly portals: string[], private readonly tag: string) {}
 
@@ -84,12 +86,12 @@ export class Tgtd {
       await this.tgtadm(...L, '--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', String(i + 1), '-b', file);
     }
     for (const a of target.incoming ?? []) {
-      await this.tgtadm(...L, '--op', 'new', '--mode', 'account', '--user', a.user, '--password', a.password);
+      await this.account(a);
       await this.tgtadm(...L, '--op', 'bind', '--mode', 'account', '--tid', tid, '--user', a.user);
     }
     if (target.outgoing) {
       const a = target.outgoing;
-      await this.tgtadm(...L, '--op', 'new', '--mode', 'account', '--user', a.user, '--password', a.password);
+      await this.account(a);
       await this.tgtadm(...L, '--op', 'bind', '--mode', 'account', '--tid', tid, '--user', a.user, '--outgoing');
     }
     for (const [name, value] of Object.entries(target.params ?? {})) {
@@ -98,6 +100,12 @@ export class Tgtd {
     if (target.redirect) await this.setRedirect(Number(tid), target.redirect);
     await this.tgtadm(...L, '--op', 'bind', '--mode', 'target', '--tid', tid, '-I', 'ALL');
     return Number(tid);
+  }
+
+  private async account(a: TgtdAccount): Promise<void> {
+    if (this.accounts.has(a.user)) return;
+    await this.tgtadm('--lld', 'iscsi', '--op', 'new', '--mode', 'account', '--user', a.user, '--password', a.password);
+    this.accounts.add(a.user);
   }
 
   async setRedirect(tid: number, r: { address: string; port: number; reason: 'Temporary' | 'Permanent' }): Promise<void> {

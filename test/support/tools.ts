@@ -12,7 +12,7 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   'iscsi-ls': 'libiscsi-bin', 'iscsi-inq': 'libiscsi-bin', 'iscsi-perf': 'libiscsi-bin', 'iscsi-test-cu': 'libiscsi-bin',
   'iscsi-readcapacity16': 'libiscsi-bin',
   ip: 'iproute2', ss: 'iproute2', tc: 'iproute2',
-  ethtool: 'ethtool', nft: 'nftables', iperf3: 'iperf3',
+  ethtool: 'ethtool', nft: 'nftables', iperf3: 'iperf3', istgt: 'istgt',
   nbdinfo: 'libnbd-bin', nbdcopy: 'libnbd-bin', 'qemu-img': 'qemu-utils', 'qemu-io': 'qemu-utils', fio: 'fio', curl: 'curl',
 };
 

@@ -1,6 +1,7 @@
 // The login phase of one connection (RFC 7143 §6.3): Login Requests go to the protocol's TargetLogin state
 // machine; anything else, a failed login or a login that is not done within loginTimeoutMs ends the connection.
 // A timed-out login holds nothing: connections that connect and never finish are dropped, not kept forever.
+// The login-delay fault holds the first Login Response of each connection back (a slow array controller).
 import type { LoginRequest } from '../../wire/bhs';
 import type { ReceivedPdu } from '../../wire/deframer';
 import { Opcode } from '../../wire/opcodes';
@@ -11,6 +12,8 @@ import type { TargetConnection } from '../target-connection';
 export class LoginPhase {
   private readonly login: TargetLogin;
   private readonly timer: NodeJS.Timeout;
+  private answered = false;
+  private delayed?: NodeJS.Timeout;
 
   constructor(private readonly c: TargetConnection, private readonly established: (outcome: EstablishedLogin) => void) {
     this.login = c.host.newLogin(c);
@@ -31,6 +34,17 @@ export class LoginPhase {
     }
     const data = pdu.data ? Buffer.from(pdu.data) : Buffer.alloc(0);
     const reply = this.login.receive({ bhs: pdu.bhs as LoginRequest, data });
+    const delay = this.answered ? 0 : c.host.loginDelayMs();
+    this.answered = true;
+    if (delay > 0) {
+      this.delayed = setTimeout(() => { if (c.phase === 'login') this.answer(reply); }, delay);
+      return;
+    }
+    this.answer(reply);
+  }
+
+  private answer(reply: ReturnType<TargetLogin['receive']>): void {
+    const c = this.c;
     c.send(reply.pdu.bhs, reply.pdu.data);
     if (reply.outcome === 'failed' || reply.outcome === 'redirected') {
       if (reply.error) c.emit('login-failed', reply.error);
@@ -43,5 +57,8 @@ export class LoginPhase {
     }
   }
 
-  stop(): void { clearTimeout(this.timer); }
+  stop(): void {
+    clearTimeout(this.timer);
+    clearTimeout(this.delayed);
+  }
 }
