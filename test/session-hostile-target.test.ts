@@ -368,7 +368,12 @@ describe('initiator against a hostile target', function () {
         script: async (peer) => {
           const a = await peer.serveUntil(isWrite); // held: no R2T yet, as a target busy elsewhere
           oldItt = a.bhs.itt;
-          const tmf = (await peer.next(isTmf))!;
+          // Pings answered meanwhile: a target busy elsewhere, not a dead one.
+          let tmf = await peer.next(undefined, 5000);
+          for (; tmf && !isTmf(tmf); tmf = await peer.next(undefined, 5000)) {
+            if (tmf.bhs.opcode === Opcode.NopOut && tmf.bhs.itt !== RESERVED_TAG) peer.send({ opcode: Opcode.NopIn, lun: 0, itt: tmf.bhs.itt, ttt: RESERVED_TAG, ...peer.status() });
+          }
+          if (!tmf) return;
           // An R2T that crosses the request on the wire, then the answer tgtd gives: done (reset) / no such task (abort).
           peer.send({ opcode: Opcode.R2T, lun: 0, itt: a.bhs.itt, ttt: 70, r2tSN: 0, bufferOffset: 8192, desiredDataTransferLength: 8192, ...peer.window() });
           peer.send({ opcode: Opcode.TaskManagementResponse, response: fn === 'ABORT TASK (timeout)' ? 1 : 0, itt: tmf.bhs.itt, ...peer.status() });
@@ -385,7 +390,7 @@ describe('initiator against a hostile target', function () {
           await peer.serveForever();
         },
       });
-      const s = await open(t, fn === 'ABORT TASK (timeout)' ? { commandTimeoutMs: 300 } : {});
+      const s = await open(t);
       const a = s.execute(0, writeCommand(0, 64, BLOCK_SIZE), Buffer.alloc(32 * 1024, 0xaa));
       if (fn === 'LOGICAL UNIT RESET') {
         while (oldItt < 0) await new Promise((r) => setTimeout(r, 5));

@@ -44,7 +44,7 @@ export function receiveDataIn(core: SessionCore, bhs: DataIn, pdu: ReceivedPdu):
   if (bhs.hasStatus) core.advanceStatSN(bhs.statSN);
   if (!task) return core.unknownItt('Data-In', bhs.itt);
   if (task.aborted || task.tmf) {
-    if (bhs.hasStatus && !task.tmf) core.release(task); // the target is done with it: its tag is free again
+    if (bhs.hasStatus && !task.tmf) lateStatus(core, 'Data-In', task);
     return;
   }
   const violation = dataInViolation(bhs, task);
@@ -71,7 +71,7 @@ export function receiveScsiResponse(core: SessionCore, bhs: ScsiResponse, pdu: R
   }
   if (!task) return core.unknownItt('SCSI Response', bhs.itt);
   if (task.aborted || task.tmf) {
-    if (!task.tmf) core.release(task);
+    if (!task.tmf) lateStatus(core, 'SCSI Response', task);
     return;
   }
   if (bhs.response !== 0) {
@@ -82,6 +82,12 @@ export function receiveScsiResponse(core: SessionCore, bhs: ScsiResponse, pdu: R
   const senseLength = data.length >= 2 ? data.readUInt16BE(0) : 0;
   const sense = senseLength > 0 ? Buffer.from(data.subarray(2, 2 + senseLength)) : undefined;
   core.finish(task, readResult(task, { status: bhs.status, sense, residual: bhs.residualCount, underflow: bhs.underflow, overflow: bhs.overflow }));
+}
+
+/** The status of a command that already ended for its caller (it raced our abort): dropped, said, and its tag freed. */
+function lateStatus(core: SessionCore, what: string, task: Task): void {
+  core.release(task);
+  core.warn(new SessionProtocolError(`${what} for ITT 0x${task.itt.toString(16)}, a command already ended by task management (it raced the abort): dropped`, 'EUNKNOWNITT'));
 }
 
 /** What is wrong with a Data-In for `task`, named; undefined when it is the next one the read expects. */
