@@ -13,9 +13,9 @@ import { NoPathError } from './mpio/errors';
 import { MultipathDevice } from './mpio/multipath-device';
 import { Path } from './mpio/path';
 import type { PolicyName } from './mpio/path-selector';
-import { formatPortal, type Portal } from './session/portal-login';
+import { formatPortal, type Portal } from './portal';
 import { Session, type SessionOptions } from './session/session';
-import { parsePortal } from './url';
+import { IscsiUrlError, parseIscsiUrl, parsePortal, redactUrl, type IscsiUrl } from './url';
 import { localSides, planPaths, targetPortals, type PortalLayout } from './path-plan';
 
 export interface InitiatorOptions {
@@ -101,6 +101,29 @@ export interface ConnectRequest extends Omit<SessionRequest, 'path' | 'pathId'> 
   checkIntervalMs?: number;
   /** Once one path is logged in, how long connect() waits for the others before coming up without them. Default 1000. */
   startupGraceMs?: number;
+}
+
+/** What connect() takes beside a URL: everything a ConnectRequest holds but what the URL says. */
+export type ConnectUrlOptions = Omit<ConnectRequest, 'target' | 'portal' | 'lun'>;
+
+/**
+ * The request a URL and its options make. The URL's `user%secret@` is the CHAP login; with `user@` alone the secret
+ * comes from `options.chap` (as the CLI's file or environment gives it), and a URL naming a user with no secret
+ * anywhere is refused before anything connects.
+ */
+function requestFromUrl(url: string | IscsiUrl, options: ConnectUrlOptions): ConnectRequest {
+  const parsed = typeof url === 'string' ? parseIscsiUrl(url) : url;
+  const where = typeof url === 'string' ? redactUrl(url) : `iscsi://${formatPortal(parsed.portal)}/${parsed.target}/${parsed.lun}`;
+  const request: ConnectRequest = { ...options, target: parsed.target, portal: parsed.portal, lun: parsed.lun };
+  if (parsed.user !== undefined) {
+    if (options.chap && options.chap.user !== parsed.user) {
+      throw new IscsiUrlError(where, `CHAP user "${parsed.user}" differs from options.chap.user "${options.chap.user}"`);
+    }
+    const secret = parsed.secret ?? options.chap?.secret;
+    if (!secret) throw new IscsiUrlError(where, `no CHAP secret for user "${parsed.user}" (user%secret@ in the URL, or options.chap.secret)`);
+    request.chap = { ...options.chap, user: parsed.user, secret };
+  }
+  return request;
 }
 
 function chapOptions(chap?: ChapOptions): ChapInitiatorOptions | undefined {
@@ -206,8 +229,15 @@ export class Initiator {
    * reason in `path.lastError`, keep logging in in the background (unless `reconnect: false`) and join once they
    * do. Rejects with NoPathError naming every path's reason when none logs in, with PathIdentityError when the
    * paths reach different LUs; on any failure the sessions opened so far are logged out.
+   *
+   * Takes `iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>` (a string or parseIscsiUrl's result) and the rest
+   * as options, or one ConnectRequest with `target`, `portal` and `lun`.
    */
-  async connect(request: ConnectRequest): Promise<MultipathDevice> {
+  connect(url: string | IscsiUrl, options?: ConnectUrlOptions): Promise<MultipathDevice>;
+  connect(request: ConnectRequest): Promise<MultipathDevice>;
+  async connect(from: string | IscsiUrl | ConnectRequest, options: ConnectUrlOptions = {}): Promise<MultipathDevice> {
+    // A parsed URL is a request but for its CHAP login (user/secret, not chap), which requestFromUrl() turns into one.
+    const request = typeof from === 'string' || 'user' in from || 'secret' in from ? requestFromUrl(from as string | IscsiUrl, options) : { ...from, ...options };
     const specs = await this.planPaths(request);
     const requests = specs.map((spec, id) => {
       const label = request.pathId === undefined ? id : specs.length === 1 ? request.pathId : `${request.pathId}.${id}`;

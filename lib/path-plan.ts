@@ -2,8 +2,8 @@
 // portal to redirect: `mesh` logs every local path spec into every portal (open-iscsi's every iface × every
 // discovered portal, MSDSM's one path per NIC per portal), `pair` takes local path i to portal i (ports cabled one
 // to one). Portals come in the order the target's SendTargets answers list them.
+import type { Portal } from './portal';
 import type { DiscoveredTarget } from './protocol/discovery-text';
-import type { Portal } from './session/portal-login';
 
 export type PortalLayout = 'mesh' | 'pair';
 
@@ -37,7 +37,7 @@ export function targetPortals(answers: ReadonlyArray<{ via: string; targets: Dis
       const key = `${p.address}|${p.port}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      portals.push({ host: p.address, port: p.port });
+      portals.push({ address: p.address, port: p.port });
     }
   }
   if (portals.length === 0) {

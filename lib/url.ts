@@ -1,9 +1,11 @@
 // The iSCSI URL libiscsi uses (DESIGN.md): iscsi://[user[%secret]@]host[:port]/<target-iqn>/<lun>, host an IPv4
 // address, a DNS name or a bracketed IPv6 address. With `user@` and no `%secret` the secret is left to the caller
 // (the CLI takes it from a file or the environment, as libiscsi does, to keep it out of process listings).
+import type { Portal } from './portal';
+
 export interface IscsiUrl {
-  host: string;
-  port: number;
+  /** The URL's host and port (3260 when left out). */
+  portal: Portal;
   target: string;
   lun: number;
   user?: string;
@@ -38,7 +40,7 @@ export function parseIscsiUrl(url: string, needLun = true): IscsiUrl {
   if (needLun && lunText === undefined) throw new IscsiUrlError(url, 'no LUN');
   const lun = lunText === undefined ? 0 : Number(lunText);
   if (lun > 16383) throw new IscsiUrlError(url, `LUN ${lun} is beyond 16383`);
-  const out: IscsiUrl = { host, port, target: decodeComponent(url, target), lun };
+  const out: IscsiUrl = { portal: { address: host, port }, target: decodeComponent(url, target), lun };
   if (credentials !== undefined) {
     const split = credentials.indexOf('%');
     out.user = split < 0 ? credentials : credentials.slice(0, split);
@@ -65,19 +67,19 @@ export function redactUrl(url: string): string {
 }
 
 /** Parses a portal `host[:port]` or `[v6][:port]` (the discover command's argument). */
-export function parsePortal(text: string): { host: string; port: number } {
+export function parsePortal(text: string): Portal {
   const m = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d+))?$/.exec(text);
   if (!m) throw new IscsiUrlError(text, 'not a portal (host[:port])');
   const port = m[2] === undefined ? 3260 : Number(m[2]);
   if (!(port >= 1 && port <= 65535)) throw new IscsiUrlError(text, `port ${m[2]} is outside 1..65535`);
-  return { host: m[1].startsWith('[') ? m[1].slice(1, -1) : m[1], port };
+  return { address: m[1].startsWith('[') ? m[1].slice(1, -1) : m[1], port };
 }
 
 /**
  * A CLI path spec `--path [LOCAL][@DEVICE][=PORTAL]` (DESIGN.md): where the path leaves this host (source address,
  * device, or both) and, optionally, the portal it logs in to instead of the URL's (an array port of its own).
  */
-export function parsePathSpec(text: string): { sourceAddress?: string; device?: string; portal?: { host: string; port: number } } {
+export function parsePathSpec(text: string): { sourceAddress?: string; device?: string; portal?: Portal } {
   const eq = text.indexOf('=');
   const local = eq < 0 ? text : text.slice(0, eq);
   const portal = eq < 0 ? undefined : parsePortal(text.slice(eq + 1));
@@ -87,7 +89,7 @@ export function parsePathSpec(text: string): { sourceAddress?: string; device?: 
   if (!address && !device && !portal) throw new IscsiUrlError(text, 'a path is [ADDRESS][@DEVICE][=PORTAL], with at least one of them');
   if (at >= 0 && !device) throw new IscsiUrlError(text, 'empty device after "@"');
   if (address.startsWith('[') !== address.endsWith(']')) throw new IscsiUrlError(text, 'unbalanced [ ] around the address');
-  const spec: { sourceAddress?: string; device?: string; portal?: { host: string; port: number } } = {};
+  const spec: { sourceAddress?: string; device?: string; portal?: Portal } = {};
   if (address) spec.sourceAddress = address.startsWith('[') ? address.slice(1, -1) : address;
   if (device) spec.device = device;
   if (portal) spec.portal = portal;

@@ -20,7 +20,7 @@ describe('bench: the throughput runner against the embedded array', function () 
   const initiator = new Initiator({ name: 'iqn.2024-01.io.iscsi-mpio.test:bench' });
   let target: Target;
   const open = (paths: PathSpec[], policy: PolicyName): Promise<MultipathDevice> => initiator.connect({
-    target: target.iqn, portal: { host: target.group!.address, port: target.group!.port }, lun: 1, paths, policy, nopIntervalMs: 60_000,
+    target: target.iqn, portal: { address: target.group!.address, port: target.group!.port }, lun: 1, paths, policy, nopIntervalMs: 60_000,
   });
   const twoPaths: PathSpec[] = [{ sourceAddress: `${NET}.21` }, { sourceAddress: `${NET}.22` }];
 
@@ -75,7 +75,7 @@ describe('bench: the throughput runner against the embedded array', function () 
   it('rejects sizes that are not whole blocks and other bad options before any I/O', async () => {
     target = await Target.start({ portals: [`${NET}.11:0`], luns: ['1M'], nopInterval: 0 });
     const m = target.members[0];
-    const device = await initiator.connect({ target: target.iqn, portal: { host: m.address, port: m.port }, lun: 1, nopIntervalMs: 60_000 });
+    const device = await initiator.connect({ target: target.iqn, portal: { address: m.address, port: m.port }, lun: 1, nopIntervalMs: 60_000 });
     try {
       await assert.rejects(runBench(device, { rw: 'read', bs: 1000, qd: 1, seconds: 1 }), BenchArgumentError);
       await assert.rejects(runBench(device, { rw: 'read', bs: 4096, qd: 0, seconds: 1 }), /--qd 0/);

@@ -98,7 +98,7 @@ describe('demo: the seed walkthrough', function () {
     const group = target.group!;
     let closed = 0;
     const topology: DemoTopology = {
-      description: ['one member only'], iqn: target.iqn, lun: 1, group: { host: group.address, port: group.port },
+      description: ['one member only'], iqn: target.iqn, lun: 1, group: { address: group.address, port: group.port },
       members: target.members.map((m) => `${m.address}:${m.port}`),
       paths: [{ sourceAddress: `${NET}.21` }, { sourceAddress: `${NET}.22` }],
       sessionCount: () => target.sessions().length,

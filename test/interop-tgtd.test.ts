@@ -23,7 +23,7 @@ describe('interop with tgtd and libiscsi', function () {
   let authAdded = false;
   const portalText = loopbackPortal(1, 13300 + (process.pid % 500));
   const [host, portText] = portalText.split(':');
-  const portal = { host, port: Number(portText) };
+  const portal = { address: host, port: Number(portText) };
   const initiator = new Initiator({ name: `${IQN}:initiator` });
   const url = (target: string, lun: number) => `iscsi://${portalText}/${IQN}:${target}/${lun}`;
 

@@ -78,7 +78,7 @@ describe('mpio: multipath device against the embedded array', function () {
   function connect(paths: number, options: Partial<Parameters<Initiator['connect']>[0]> = {}): Promise<MultipathDevice> {
     const group = target.group!;
     return initiator.connect({
-      target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1,
+      target: target.iqn, portal: { address: group.address, port: group.port }, lun: 1,
       paths: Array.from({ length: paths }, (_, i) => ({ sourceAddress: `${NET}.${21 + i}` })),
       nopIntervalMs: 60_000, checkIntervalMs: 200, ...options,
     });
@@ -114,7 +114,7 @@ describe('mpio: multipath device against the embedded array', function () {
     await start(2);
     const group = target.group!;
     device = await initiator.connect({
-      target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1,
+      target: target.iqn, portal: { address: group.address, port: group.port }, lun: 1,
       paths: [{ sourceAddress: `${NET}.21` }, { sourceAddress: `${NET}.21` }], nopIntervalMs: 60_000, policy: 'round-robin',
     });
     const [a, b] = device.paths;
@@ -264,11 +264,11 @@ describe('mpio: multipath device against the embedded array', function () {
     try {
       // Same target name on two arrays: path 1 goes to the other array by its own source-independent portal.
       const first = initiator.connect({
-        target: target.iqn, portal: { host: target.members[0].address, port: target.members[0].port }, lun: 1, paths: [{ sourceAddress: `${NET}.21` }],
+        target: target.iqn, portal: { address: target.members[0].address, port: target.members[0].port }, lun: 1, paths: [{ sourceAddress: `${NET}.21` }],
       });
       device = await first;
       const a = device.paths[0];
-      const b = await initiator.openSession({ target: other.iqn, portal: { host: other.members[0].address, port: other.members[0].port }, path: { sourceAddress: `${NET}.22` }, pathId: 1 });
+      const b = await initiator.openSession({ target: other.iqn, portal: { address: other.members[0].address, port: other.members[0].port }, path: { sourceAddress: `${NET}.22` }, pathId: 1 });
       await assert.rejects(MultipathDevice.open([new Path(0, a.session, 1), new Path(1, b, 1)], 1), (e: unknown) => {
         assert.ok(e instanceof PathIdentityError, String(e));
         assert.equal(e.pathId, 1);

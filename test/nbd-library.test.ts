@@ -21,7 +21,7 @@ describe('nbd: device.serveNbd() and device.metrics() with real clients', functi
     requireTools(this, 'qemu-io', 'nbdinfo');
     target = await Target.start({ iqn: IQN, portals: [`${NET}.1:0`], luns: [16 * 1024 * 1024] });
     const m = target.members[0];
-    device = await new Initiator().connect({ target: IQN, portal: { host: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.11` }] });
+    device = await new Initiator().connect({ target: IQN, portal: { address: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.11` }] });
     server = await device.serveNbd({ host: `${NET}.1`, port: 0 }, { name: 'lib' });
   });
 

@@ -16,7 +16,7 @@ const NET = `127.${190 + (process.pid % 40)}.${((process.pid >> 3) + 4) % 250}`;
 /** The row of a session's connection (this host is the initiator end). */
 function rowOf(rows: NetstatRow[], info: SessionInfo): NetstatRow | undefined {
   return rows.find((r) => r.local.address === info.local.address && r.local.port === info.local.port
-    && r.remote.address === info.landed.host && r.remote.port === info.landed.port && r.state === 'ESTABLISHED');
+    && r.remote.address === info.landed.address && r.remote.port === info.landed.port && r.state === 'ESTABLISHED');
 }
 
 const sessionLabel = (info: SessionInfo) => `${info.isid}:${info.tsih}`;
@@ -43,7 +43,7 @@ describe('offload netstat --iscsi with real sessions', function () {
     assert.ok(rows.every((r) => r.iscsi), 'only iSCSI rows');
     const ra = rowOf(rows, ia);
     const rb = rowOf(rows, ib);
-    assert.ok(ra, `a row for session A (${ia.local.address}:${ia.local.port} -> ${ia.landed.host}:${ia.landed.port})`);
+    assert.ok(ra, `a row for session A (${ia.local.address}:${ia.local.port} -> ${ia.landed.address}:${ia.landed.port})`);
     assert.ok(rb, 'a row for session B');
     assert.deepEqual(ra.iscsi, { target, session: sessionLabel(ia), path: 'path-a', source: 'process', role: 'initiator' });
     assert.deepEqual(rb.iscsi, { target, session: sessionLabel(ib), path: 'path-b', source: 'process', role: 'initiator' });
@@ -62,7 +62,7 @@ describe('offload netstat --iscsi with real sessions', function () {
       }
     }
     const table = formatNetstatTable(rows.filter((r) => r === ra || r === rb), { iscsi: true });
-    assert.match(table, new RegExp(`${ia.local.address}:${ia.local.port} +${ia.landed.host}:${ia.landed.port} +ESTABLISHED .*${target.replace(/[.:]/g, '\\$&')} +${sessionLabel(ia)} +path-a`));
+    assert.match(table, new RegExp(`${ia.local.address}:${ia.local.port} +${ia.landed.address}:${ia.landed.port} +ESTABLISHED .*${target.replace(/[.:]/g, '\\$&')} +${sessionLabel(ia)} +path-a`));
 
     // Closing A removes its row and label; B stays.
     await a.close();

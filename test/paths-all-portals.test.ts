@@ -40,10 +40,10 @@ describe('Portal layouts: --all-portals (mesh) and --pair over tgtd\'s two porta
   });
 
   it('planPaths: mesh is every local × every portal, pair is i → i, a spec with its own portal is refused', () => {
-    const portals = [{ host: 'a', port: 1 }, { host: 'b', port: 2 }];
-    assert.deepEqual(planPaths([{ sourceAddress: 'x' }, { sourceAddress: 'y' }], portals, 'mesh').map((s) => `${s.sourceAddress}>${s.portal.host}`), ['x>a', 'x>b', 'y>a', 'y>b']);
-    assert.deepEqual(planPaths([{ sourceAddress: 'x' }, { sourceAddress: 'y' }], portals, 'pair').map((s) => `${s.sourceAddress}>${s.portal.host}`), ['x>a', 'y>b']);
-    assert.deepEqual(planPaths<{ sourceAddress?: string }>([], portals, 'mesh').map((s) => s.portal.host), ['a', 'b']);
+    const portals = [{ address: 'a', port: 1 }, { address: 'b', port: 2 }];
+    assert.deepEqual(planPaths([{ sourceAddress: 'x' }, { sourceAddress: 'y' }], portals, 'mesh').map((s) => `${s.sourceAddress}>${s.portal.address}`), ['x>a', 'x>b', 'y>a', 'y>b']);
+    assert.deepEqual(planPaths([{ sourceAddress: 'x' }, { sourceAddress: 'y' }], portals, 'pair').map((s) => `${s.sourceAddress}>${s.portal.address}`), ['x>a', 'y>b']);
+    assert.deepEqual(planPaths<{ sourceAddress?: string }>([], portals, 'mesh').map((s) => s.portal.address), ['a', 'b']);
     assert.throws(() => planPaths([{ sourceAddress: 'x' }, { sourceAddress: 'y' }, { sourceAddress: 'z' }], portals, 'pair'), /3 local paths and the target lists 2 portals/);
     assert.throws(() => planPaths([{ portal: 'c:3' }], portals, 'mesh'), PathPlanError);
   });

@@ -20,7 +20,7 @@ describe('Parallel logins: 4 paths to a target that answers each login after 1 s
   });
 
   it('are all active in under 2 s, each having waited for its own delayed answer', async () => {
-    const portals = target.members.map((m) => ({ host: m.address, port: m.port }));
+    const portals = target.members.map((m) => ({ address: m.address, port: m.port }));
     const paths = [`${NET}.11`, `${NET}.12`].flatMap((sourceAddress) => portals.map((portal) => ({ sourceAddress, portal })));
     const started = performance.now();
     const device = await new Initiator().connect({ target: target.iqn, portal: portals[0], lun: 1, paths, policy: 'round-robin' });

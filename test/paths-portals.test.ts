@@ -36,7 +36,7 @@ describe('Paths with their own portal: 2 local addresses × 2 portals, no redire
     try {
       const paths = device.paths.map((p) => p.session.info());
       assert.equal(paths.length, 4);
-      assert.deepEqual(paths.map((i) => `${i.local.address}>${i.landed.host}:${i.landed.port}`),
+      assert.deepEqual(paths.map((i) => `${i.local.address}>${i.landed.address}:${i.landed.port}`),
         specs.map((s) => `${s.sourceAddress}>${s.portal}`));
       assert.deepEqual(paths.map((i) => i.redirects.length), [0, 0, 0, 0]);
       assert.equal(new Set(paths.map((i) => i.isid)).size, 4, 'four sessions, four ISIDs');

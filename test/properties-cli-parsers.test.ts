@@ -28,7 +28,7 @@ describe('properties: iSCSI URLs and path specs', () => {
       const credentials = p.user === undefined ? '' : `${p.user}${p.secret === undefined ? '' : `%${p.secret}`}@`;
       const host = p.host.includes(':') ? `[${p.host}]` : p.host;
       const url = `iscsi://${credentials}${host}${p.port === undefined ? '' : `:${p.port}`}/${p.target}/${p.lun}`;
-      const expected: Record<string, unknown> = { host: p.host, port: p.port ?? 3260, target: p.target, lun: p.lun };
+      const expected: Record<string, unknown> = { portal: { address: p.host, port: p.port ?? 3260 }, target: p.target, lun: p.lun };
       if (p.user !== undefined) expected.user = p.user;
       if (p.user !== undefined && p.secret !== undefined) expected.secret = p.secret;
       assert.deepEqual(parseIscsiUrl(url), expected);
@@ -44,7 +44,7 @@ describe('properties: iSCSI URLs and path specs', () => {
     fc.assert(fc.property(fc.oneof(junk.map((text) => ({ text, secret: undefined })), withSecret), ({ text, secret: s }) => {
       try {
         const url = parseIscsiUrl(text);
-        assert.ok(url.port >= 1 && url.port <= 65535 && url.lun >= 0 && url.lun <= 16383 && url.target.length > 0);
+        assert.ok(url.portal.port >= 1 && url.portal.port <= 65535 && url.lun >= 0 && url.lun <= 16383 && url.target.length > 0);
       } catch (error) {
         assert.ok(error instanceof IscsiUrlError, `${(error as Error).name}: ${(error as Error).message}`);
         if (s !== undefined) assert.ok(!error.message.includes(s), error.message);
@@ -66,14 +66,14 @@ describe('properties: iSCSI URLs and path specs', () => {
       const expected: Record<string, unknown> = {};
       if (a !== undefined) expected.sourceAddress = a.replace(/^\[|\]$/g, '');
       if (d !== undefined) expected.device = d;
-      if (p !== undefined) expected.portal = { host: p[0].replace(/^\[|\]$/g, ''), port: p[1] ?? 3260 };
+      if (p !== undefined) expected.portal = { address: p[0].replace(/^\[|\]$/g, ''), port: p[1] ?? 3260 };
       assert.deepEqual(parsePathSpec(text), expected);
     }), RUNS);
     fc.assert(fc.property(fc.string({ maxLength: 30 }), (text) => {
       try { parsePathSpec(text); } catch (error) { assert.ok(error instanceof IscsiUrlError, String(error)); }
       try {
         const p = parsePortal(text);
-        assert.ok(p.port >= 1 && p.port <= 65535 && p.host.length > 0);
+        assert.ok(p.port >= 1 && p.port <= 65535 && p.address.length > 0);
       } catch (error) { assert.ok(error instanceof IscsiUrlError, String(error)); }
     }), RUNS);
   });

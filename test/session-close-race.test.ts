@@ -44,7 +44,7 @@ describe('session: close wins every race', function () {
     });
     await new Promise<void>((r) => server.listen(3260, `${NET}.20`, r));
     const { session, ready } = Session.start({
-      initiatorName: initiator.name, targetName: IQN, portal: { host: `${NET}.20`, port: 3260 }, isid: Buffer.from('800000000001', 'hex'),
+      initiatorName: initiator.name, targetName: IQN, portal: { address: `${NET}.20`, port: 3260 }, isid: Buffer.from('800000000001', 'hex'),
       loginTimeoutMs: 20_000,
     });
     ready.catch(() => undefined);

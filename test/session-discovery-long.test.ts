@@ -38,7 +38,7 @@ describe('SendTargets answered over several Text Responses (tgtd)', function () 
     let targets;
     try {
       targets = await sendTargets({
-        initiatorName: 'iqn.2026-11.io.iscsi-mpio:test', portal: { host, port: Number(port) },
+        initiatorName: 'iqn.2026-11.io.iscsi-mpio:test', portal: { address: host, port: Number(port) },
         isid: deriveIsid({ initiatorName: 'iqn.2026-11.io.iscsi-mpio:test', portal }), operational: { maxRecvDataSegmentLength: 8192 },
       });
     } finally {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Initiator } from '../lib/initiator';
+import type { Portal } from '../lib/portal';
 import { RedirectLoopError } from '../lib/session/errors';
 import type { Session, SessionInfo } from '../lib/session/session';
 import { loopbackPortal, requireTools, Tgtd } from './support/tgtd';
@@ -14,7 +15,7 @@ describe('session: login redirect (tgtd)', function () {
   const base = 14000 + (process.pid % 500);
   const a = loopbackPortal(11, base);
   const b = loopbackPortal(12, base + 1);
-  const hostPort = (p: string) => ({ host: p.split(':')[0], port: Number(p.split(':')[1]) });
+  const hostPort = (p: string): Portal => ({ address: p.split(':')[0], port: Number(p.split(':')[1]) });
   let redirector: Tgtd;
   let server: Tgtd;
   const initiator = new Initiator({ name: 'iqn.2024-01.io.iscsi-mpio.test:redirect-initiator' });
@@ -39,7 +40,7 @@ describe('session: login redirect (tgtd)', function () {
 
   for (const reason of ['Temporary', 'Permanent'] as const) {
     it(`follows a ${reason.toLowerCase()} redirect and reconnects to the ${reason === 'Temporary' ? 'original' : 'new'} portal`, async () => {
-      await redirector.setRedirect(1, { address: hostPort(b).host, port: hostPort(b).port, reason });
+      await redirector.setRedirect(1, { address: hostPort(b).address, port: hostPort(b).port, reason });
       const session = await initiator.openSession({ target: TARGET, portal: a, nopIntervalMs: 60_000 });
       try {
         const info = session.info();
@@ -65,8 +66,8 @@ describe('session: login redirect (tgtd)', function () {
   }
 
   it('stops a redirect loop with an error naming the addresses seen', async () => {
-    await redirector.setRedirect(1, { address: hostPort(b).host, port: hostPort(b).port, reason: 'Temporary' });
-    await server.setRedirect(1, { address: hostPort(a).host, port: hostPort(a).port, reason: 'Temporary' });
+    await redirector.setRedirect(1, { address: hostPort(b).address, port: hostPort(b).port, reason: 'Temporary' });
+    await server.setRedirect(1, { address: hostPort(a).address, port: hostPort(a).port, reason: 'Temporary' });
     await assert.rejects(initiator.openSession({ target: TARGET, portal: a }), (e: unknown) => {
       assert.ok(e instanceof RedirectLoopError, String(e));
       assert.deepEqual(e.addresses, [a, b, a]);

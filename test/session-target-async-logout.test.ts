@@ -83,14 +83,14 @@ describe('session ↔ embedded target: AsyncEvent 1 (logout request) under I/O',
   it('drains, logs out within Parameter3, logs in again via the group portal onto the other member, and loses no I/O', async () => {
     const group = target.group!;
     device = await initiator.connect({
-      target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1, paths: [{ sourceAddress: `${NET}.21` }],
+      target: target.iqn, portal: { address: group.address, port: group.port }, lun: 1, paths: [{ sourceAddress: `${NET}.21` }],
       nopIntervalMs: 60_000,
     });
     const session = device.session;
     const before = session.info();
-    assert.deepEqual(before.redirectedFrom, { host: group.address, port: group.port });
+    assert.deepEqual(before.redirectedFrom, { address: group.address, port: group.port });
     assert.equal(before.local.address, `${NET}.21`, 'the path leaves from its source address');
-    const firstMember = target.members.findIndex((m) => m.port === before.landed.port && m.address === before.landed.host);
+    const firstMember = target.members.findIndex((m) => m.port === before.landed.port && m.address === before.landed.address);
     assert.ok(firstMember >= 0, 'landed on a member');
     const [oldTargetSide] = connectionsOf(target, firstMember);
 
@@ -157,9 +157,9 @@ describe('session ↔ embedded target: AsyncEvent 1 (logout request) under I/O',
 
     // Logged in again through the group portal (one more redirect), landing on the other member.
     assert.equal(redirects.length, 1, 'the re-login went through the group portal');
-    assert.deepEqual(info.portal, { host: group.address, port: group.port }, 'home is still the group portal');
-    assert.deepEqual(info.redirectedFrom, { host: group.address, port: group.port });
-    const secondMember = target.members.findIndex((m) => m.port === info.landed.port && m.address === info.landed.host);
+    assert.deepEqual(info.portal, { address: group.address, port: group.port }, 'home is still the group portal');
+    assert.deepEqual(info.redirectedFrom, { address: group.address, port: group.port });
+    const secondMember = target.members.findIndex((m) => m.port === info.landed.port && m.address === info.landed.address);
     assert.equal(secondMember, redirects[0]);
     assert.notEqual(secondMember, firstMember, 'the array moved the session to the other member');
     assert.equal(connectionsOf(target, firstMember).length, 0, 'nothing left on the old member');
@@ -179,7 +179,7 @@ describe('session ↔ embedded target: AsyncEvent 1 (logout request) under I/O',
   it('re-drives commands still unanswered when the drain budget ends', async () => {
     const group = target.group!;
     device = await initiator.connect({
-      target: target.iqn, portal: { host: group.address, port: group.port }, lun: 1, paths: [{ sourceAddress: `${NET}.22` }],
+      target: target.iqn, portal: { address: group.address, port: group.port }, lun: 1, paths: [{ sourceAddress: `${NET}.22` }],
       nopIntervalMs: 60_000,
     });
     const data = randomBytes(8192);

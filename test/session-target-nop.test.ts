@@ -71,7 +71,7 @@ describe('session ↔ embedded target: NOP-In / NOP-Out', function () {
     target = await Target.start({ portals: [`${NET}.${host}:0`], luns: ['4M'], ...targetNop });
     const m = target.members[0];
     device = await initiator.connect({
-      target: target.iqn, portal: { host: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.${host + 100}` }],
+      target: target.iqn, portal: { address: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.${host + 100}` }],
       reconnect: session.reconnect ?? false, nopIntervalMs: session.nopIntervalMs, nopTimeoutMs: session.nopTimeoutMs,
     });
     const [c] = connectionsOf(target);

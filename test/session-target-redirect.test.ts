@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Initiator } from '../lib/initiator';
+import type { Portal } from '../lib/portal';
 import type { LunDevice } from '../lib/session/lun-device';
 import type { SessionInfo } from '../lib/session/session';
 import { Target } from '../lib/target/target';
@@ -33,7 +34,7 @@ describe('session ↔ embedded target: redirect through the group portal', funct
     return device;
   }
 
-  const memberOf = (p: { host: string; port: number }) => target.members.findIndex((m) => m.address === p.host && m.port === p.port);
+  const memberOf = (p: Portal) => target.members.findIndex((m) => m.address === p.address && m.port === p.port);
 
   it('sends two sessions from two source addresses to different members and records where each landed', async () => {
     const g = target.group!;
@@ -48,8 +49,8 @@ describe('session ↔ embedded target: redirect through the group portal', funct
     const [ia, ib] = [a.session.info(), b.session.info()];
 
     for (const [info, source] of [[ia, `${NET}.21`], [ib, `${NET}.22`]] as const) {
-      assert.deepEqual(info.redirectedFrom, { host: g.address, port: g.port }, 'redirected from the group portal');
-      assert.deepEqual(info.portal, { host: g.address, port: g.port }, 'a temporary redirect keeps the group as home');
+      assert.deepEqual(info.redirectedFrom, { address: g.address, port: g.port }, 'redirected from the group portal');
+      assert.deepEqual(info.portal, { address: g.address, port: g.port }, 'a temporary redirect keeps the group as home');
       assert.equal(info.redirects.length, 1);
       assert.equal(info.redirects[0].permanent, false);
       assert.deepEqual(info.redirects[0].to, info.landed);
@@ -90,7 +91,7 @@ describe('session ↔ embedded target: redirect through the group portal', funct
     const again = await reconnected; // after DefaultTime2Wait (2 s)
     assert.equal(redirects.length, 1, 'the reconnect started at the group portal, not at the member it had landed on');
     assert.deepEqual(again.redirectedFrom, first.redirectedFrom);
-    assert.deepEqual(again.landed, target.members[redirects[0]] && { host: target.members[redirects[0]].address, port: target.members[redirects[0]].port });
+    assert.deepEqual(again.landed, target.members[redirects[0]] && { address: target.members[redirects[0]].address, port: target.members[redirects[0]].port });
     assert.equal(again.isid, first.isid);
     assert.equal(a.session.state, 'loggedIn');
     await a.testUnitReady();

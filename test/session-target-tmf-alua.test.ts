@@ -45,7 +45,7 @@ describe('session ↔ embedded target: task management and ALUA', function () {
   async function connect(member: number, source: number, extra: { commandTimeoutMs?: number } = {}): Promise<LunDevice> {
     const m = target.members[member];
     const device = await initiator.connect({
-      target: target.iqn, portal: { host: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.${source}` }],
+      target: target.iqn, portal: { address: m.address, port: m.port }, lun: 1, paths: [{ sourceAddress: `${NET}.${source}` }],
       nopIntervalMs: 60_000, noPathRetryMs: 300, ...extra, // one path: a failed path ends I/O after 300 ms
     });
     devices.push(device);

@@ -27,15 +27,15 @@ describe('session: command window and URL', () => {
   });
 
   it('parses libiscsi URLs and path specs, and rejects bad ones with a typed error', () => {
-    assert.deepEqual(parseIscsiUrl('iscsi://u%s3cret@[fe80::1]:3261/iqn.2024-01.x:t/7'), { host: 'fe80::1', port: 3261, target: 'iqn.2024-01.x:t', lun: 7, user: 'u', secret: 's3cret' });
-    assert.deepEqual(parseIscsiUrl('iscsi://array.example/iqn.2024-01.x:t/0'), { host: 'array.example', port: 3260, target: 'iqn.2024-01.x:t', lun: 0 });
+    assert.deepEqual(parseIscsiUrl('iscsi://u%s3cret@[fe80::1]:3261/iqn.2024-01.x:t/7'), { portal: { address: 'fe80::1', port: 3261 }, target: 'iqn.2024-01.x:t', lun: 7, user: 'u', secret: 's3cret' });
+    assert.deepEqual(parseIscsiUrl('iscsi://array.example/iqn.2024-01.x:t/0'), { portal: { address: 'array.example', port: 3260 }, target: 'iqn.2024-01.x:t', lun: 0 });
     assert.throws(() => parseIscsiUrl('iscsi://host/iqn.x'), IscsiUrlError);
     assert.throws(() => parseIscsiUrl('http://host/iqn.x/1'), IscsiUrlError);
     assert.throws(() => parseIscsiUrl('iscsi://host:70000/iqn.x/1'), /port/);
     assert.deepEqual(parsePathSpec('10.0.0.5@eth1'), { sourceAddress: '10.0.0.5', device: 'eth1' });
     assert.deepEqual(parsePathSpec('@eth2'), { device: 'eth2' });
-    assert.deepEqual(parsePathSpec('10.0.0.5@eth1=10.0.1.9:3261'), { sourceAddress: '10.0.0.5', device: 'eth1', portal: { host: '10.0.1.9', port: 3261 } });
-    assert.deepEqual(parsePathSpec('=[fd00::9]'), { portal: { host: 'fd00::9', port: 3260 } });
+    assert.deepEqual(parsePathSpec('10.0.0.5@eth1=10.0.1.9:3261'), { sourceAddress: '10.0.0.5', device: 'eth1', portal: { address: '10.0.1.9', port: 3261 } });
+    assert.deepEqual(parsePathSpec('=[fd00::9]'), { portal: { address: 'fd00::9', port: 3260 } });
     assert.throws(() => parsePathSpec('10.0.0.5='), IscsiUrlError);
     assert.throws(() => parsePathSpec('10.0.0.5@'), IscsiUrlError);
   });

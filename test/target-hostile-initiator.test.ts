@@ -60,7 +60,7 @@ describe('target against a hostile initiator', function () {
     });
     const m = target.members[1];
     device = await new Initiator({ name: 'iqn.2025-01.test:well-behaved' }).connect({
-      target: target.iqn, portal: { host: m.address, port: m.port }, lun: FILE_LUN, nopIntervalMs: 60_000,
+      target: target.iqn, portal: { address: m.address, port: m.port }, lun: FILE_LUN, nopIntervalMs: 60_000,
     });
     rssBefore = process.memoryUsage().rss;
   });
@@ -228,7 +228,7 @@ describe('target against a hostile initiator', function () {
       // A real initiator logs in while the idle connections are still open, once they have had their second.
       await new Promise((r) => setTimeout(r, 1100));
       const late = await new Initiator({ name: 'iqn.2025-01.test:late' }).connect({
-        target: target.iqn, portal: { host: m.address, port: m.port }, lun: MEMORY_LUN, nopIntervalMs: 60_000,
+        target: target.iqn, portal: { address: m.address, port: m.port }, lun: MEMORY_LUN, nopIntervalMs: 60_000,
       });
       const data = randomBytes(4096);
       await late.write(100, data);

@@ -1,6 +1,7 @@
 // The embedded target as a child process inside a ShapedPaths namespace (`iscsi-mpio target --json`), so its
 // listeners live behind the shaped veths. Resolves once the target has printed its portals.
 import type { ChildProcess } from 'node:child_process';
+import type { Portal } from '../portal';
 import { cliCommand } from './cli-child';
 import { ShapedPathsError, type ShapedPaths } from './shaped-paths';
 
@@ -12,7 +13,7 @@ export interface TargetSummary {
 
 export interface NamespaceTarget {
   summary: TargetSummary;
-  group: { host: string; port: number };
+  group: Portal;
   members: string[];
   pid: number | undefined;
   /** SIGTERM (clean logout of its side), SIGKILL after 2 s. */
@@ -49,7 +50,7 @@ export async function startTargetInNamespace(net: ShapedPaths, targetArgs: strin
   const group = summary.portals.find((p) => p.role === 'group');
   if (!group) throw new ShapedPathsError('the target in the namespace has no group portal');
   return {
-    summary, pid: child.pid, group: { host: group.address, port: group.port },
+    summary, pid: child.pid, group: { address: group.address, port: group.port },
     members: summary.portals.filter((p) => p.role === 'member').map((m) => `${m.address}:${m.port}`),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

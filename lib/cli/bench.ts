@@ -51,7 +51,7 @@ export function registerBench(program: Command): void {
       const live = new LiveLine(process.stderr);
       if (!json) process.stdout.write(RUN_HEADER + '\n');
       const request = {
-        target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, chap, digests: flags.digests,
+        target: url.target, portal: url.portal, lun: url.lun, chap, digests: flags.digests,
         commandTimeoutMs, nopIntervalMs: 60_000,
       };
       // One discovery for every run: --compare's single-path runs are then each one (local, portal) pair.

@@ -36,7 +36,7 @@ export function registerInquiry(program: Command): void {
       const policy = policyOf(flags);
       const url = parseIscsiUrl(urlText);
       const options = {
-        target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
+        target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
         chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), reconnect: false,
       };
       const device = await new Initiator().connect(options);
@@ -48,7 +48,9 @@ export function registerInquiry(program: Command): void {
           `serial ${String(result.serial ?? '-')}, ${String(result.blocks)} blocks of ${String(result.blockSize)} bytes, policy ${policy}`,
           ...device.paths.map((p) => {
             const i = p.info();
-            return `  path ${i.id}: ${i.local.address}:${i.local.port}${i.local.device ? `@${i.local.device}` : ''} -> ${i.remote.address}:${i.remote.port}`
+            // A path that never connected has no local port (and maybe no address): shown as `*`, not `null`.
+            const local = `${i.local.address ?? '*'}${i.local.port === null ? '' : `:${i.local.port}`}`;
+            return `  path ${i.id}: ${local}${i.local.device ? `@${i.local.device}` : ''} -> ${i.remote.address}:${i.remote.port}`
               + `${i.redirectedFrom ? ` (redirected from ${i.redirectedFrom})` : ''} ${i.state}${i.alua ? ` [${i.alua}]` : ''}`;
           }),
         ].join('\n'));

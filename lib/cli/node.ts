@@ -16,8 +16,8 @@ export function addConfigOption(command: Command): Command {
 interface AddFlags extends SessionFlags { policy?: string; name?: string; startup?: string; saveSecret?: boolean; config?: string; json?: boolean }
 
 function urlWithoutSecret(u: IscsiUrl, user?: string): string {
-  const host = u.host.includes(':') ? `[${u.host}]` : u.host;
-  return `iscsi://${user ? `${encodeURIComponent(user)}@` : ''}${host}:${u.port}/${u.target.replace(/%/g, "%25").replace(/\//g, "%2F")}/${u.lun}`;
+  const host = u.portal.address.includes(':') ? `[${u.portal.address}]` : u.portal.address;
+  return `iscsi://${user ? `${encodeURIComponent(user)}@` : ''}${host}:${u.portal.port}/${u.target.replace(/%/g, "%25").replace(/\//g, "%2F")}/${u.lun}`;
 }
 
 /** What `node show` and `node list --json` print: the record, the secret replaced by whether one is stored. */

@@ -23,7 +23,7 @@ async function open(urlText: string, flags: DeviceFlags): Promise<MultipathDevic
   const url = parseIscsiUrl(urlText);
   const policy = policyOf(flags);
   const options = {
-    target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
+    target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
     chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags),
     noPathRetryMs: parseDuration(flags.downWait, '--down-wait'),
   };

@@ -13,7 +13,7 @@ import { UsageError } from './usage-error';
 function address(text: string, what: string): { host: string; port: number } {
   if (!/:\d+$/.test(text)) throw new UsageError(`${what} "${text}": give ADDRESS:PORT (port 0 lets the kernel choose)`);
   const p = parsePortal(text.replace(/:0$/, ':1'));
-  return { host: p.host, port: text.endsWith(':0') ? 0 : p.port };
+  return { host: p.address, port: text.endsWith(':0') ? 0 : p.port };
 }
 
 function stamp(line: string): void {

@@ -8,6 +8,7 @@ import { PolicyError } from '../mpio/errors';
 import { POLICY_NAMES, type PolicyName } from '../mpio/path-selector';
 import { parseDuration } from '../units';
 import type { PortalLayout } from '../path-plan';
+import type { Portal } from '../portal';
 import { parsePathSpec, parsePortal, type IscsiUrl } from '../url';
 import { keepSecret } from './output';
 import { UsageError } from './usage-error';
@@ -94,7 +95,7 @@ export function addLayoutOptions(command: Command): Command {
 }
 
 /** The portal layout the flags ask for, and the extra portals to discover through. */
-export function layoutOf(flags: LayoutFlags): { portalLayout?: PortalLayout; discoveryPortals?: Array<{ host: string; port: number }> } {
+export function layoutOf(flags: LayoutFlags): { portalLayout?: PortalLayout; discoveryPortals?: Portal[] } {
   if (flags.allPortals && flags.pair) throw new UsageError('--all-portals and --pair exclude each other: mesh every path into every portal, or pair them one to one');
   const portalLayout = flags.allPortals ? 'mesh' : flags.pair ? 'pair' : undefined;
   if (flags.discoveryPortal?.length && !portalLayout) throw new UsageError('--discovery-portal only adds portals for --all-portals or --pair to lay paths over');

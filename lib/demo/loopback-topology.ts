@@ -27,7 +27,7 @@ export async function startLoopbackTopology(o: LoopbackOptions = {}): Promise<De
       `group portal ${group.address}:${group.port} (only redirects logins)`,
       ...target.members.map((m, i) => `member ${i} ${m.address}:${m.port}, paced to ${formatLinkRate(m.rate ?? 0)} (emulated link)`),
     ],
-    iqn: target.iqn, lun: 1, group: { host: group.address, port: group.port },
+    iqn: target.iqn, lun: 1, group: { address: group.address, port: group.port },
     members: target.members.map((m) => `${m.address}:${m.port}`),
     paths: [{ sourceAddress: `${net}.21` }, { sourceAddress: `${net}.22` }],
     sessionCount: () => target.sessions().length,

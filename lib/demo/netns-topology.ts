@@ -3,6 +3,7 @@
 // path), the initiator here with each path bound to its veth and source address.
 import { startTargetInNamespace } from '../bench/netns-target';
 import { requireRootForNetns, ShapedPaths } from '../bench/shaped-paths';
+import { formatPortal } from '../portal';
 import type { DemoTopology } from './topology';
 
 export async function startNetnsTopology(rate = '1gbit'): Promise<DemoTopology> {
@@ -17,7 +18,7 @@ export async function startNetnsTopology(rate = '1gbit'): Promise<DemoTopology> 
         `network namespace ${net.namespace}; ${net.paths.length} veth pairs, tc tbf ${rate} on both ends of each`,
         ...net.paths.map((p) => `path ${p.index}: ${p.hostDevice} ${p.hostAddress}/30 <-> ${p.peerDevice} ${p.peerAddress}/30`),
         `embedded target ${target.summary.iqn} in the namespace (pid ${target.pid}), LUN 1 of ${target.summary.luns[0].bytes / 2 ** 20} MiB`,
-        `group portal ${target.group.host}:${target.group.port}; members ${target.members.join(', ')} (no pacing: the links are shaped)`,
+        `group portal ${formatPortal(target.group)}; members ${target.members.join(', ')} (no pacing: the links are shaped)`,
       ],
       iqn: target.summary.iqn, lun: 1, group: target.group, members: target.members,
       paths: net.paths.map((p) => ({ sourceAddress: p.hostAddress, device: p.hostDevice })),

@@ -2,13 +2,14 @@
 // source addresses the initiator logs in from. The walkthrough only sees this, so the paced-loopback and the
 // shaped-veth variants run the same steps.
 import type { PathSpec } from '../initiator';
+import type { Portal } from '../portal';
 
 export interface DemoTopology {
   /** One line for step 1: what the array is and how its links are limited. */
   readonly description: string[];
   readonly iqn: string;
   readonly lun: number;
-  readonly group: { host: string; port: number };
+  readonly group: Portal;
   /** Member portals as "address:port". */
   readonly members: string[];
   /** One per path, in login order. */

@@ -6,6 +6,7 @@ import { Initiator } from '../initiator';
 import type { MultipathDevice } from '../mpio/multipath-device';
 import type { PolicyName } from '../mpio/path-selector';
 import { netstat, type NetstatRow } from '../offload/netstat';
+import { formatPortal } from '../portal';
 import { formatNetstatTable } from '../offload/netstat-table';
 import { runBench, type PathTraffic } from '../bench/runner';
 import { formatBytes } from '../bench/table';
@@ -95,7 +96,7 @@ export async function runWalkthrough(topology: DemoTopology, options: Walkthroug
     return m;
   };
   const split = (m: DemoMeasurement) => m.paths.map((p) => `path ${p.id} (${p.local} -> ${p.remote}, ${p.state}): ${formatBytes(p.bytes)} in ${p.ios} reads`);
-  const group = `${topology.group.host}:${topology.group.port}`;
+  const group = formatPortal(topology.group);
 
   await step('start-target', 'An array: one group portal (the one address hosts are told) and its member ports.', async () =>
     ({ detail: `group ${group}, members ${topology.members.join(', ')}`, lines: topology.description }));

@@ -2,7 +2,7 @@
 // counters, where it leaves this host and which array port it landed on).
 import type { AluaState } from '../scsi/alua';
 import { LunDevice } from '../session/lun-device';
-import { formatPortal } from '../session/portal-login';
+import { formatPortal, type Portal } from '../portal';
 import type { Session } from '../session/session';
 import { PathStats, type PathStatsSnapshot } from './path-stats';
 
@@ -18,7 +18,8 @@ export interface SelectablePath {
 export interface PathInfo {
   id: number;
   local: { address: string | null; port: number | null; device: string | null };
-  remote: { address: string; port: number };
+  /** The array port the login landed on. */
+  remote: Portal;
   /** The portal this path was told to log in to ("host:port": its path spec's, or the request's). */
   portal: string;
   /** The portal this path logged in through before the array redirected it ("host:port"), if it was redirected. */
@@ -65,7 +66,7 @@ export class Path implements SelectablePath {
     const out: PathInfo = {
       id: this.id,
       local: { address: s.local.address ?? null, port: s.local.port ?? null, device: s.local.device ?? null },
-      remote: { address: s.landed.host, port: s.landed.port }, portal: formatPortal(s.portal),
+      remote: { address: s.landed.address, port: s.landed.port }, portal: formatPortal(s.portal),
       redirectedFrom: s.redirectedFrom ? formatPortal(s.redirectedFrom) : null,
       state: this.state, isid: s.isid, stats: this.stats.snapshot(),
     };

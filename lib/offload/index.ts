@@ -2,6 +2,7 @@
 export { netstat, notOffloadedIscsiConnections, ISCSI_PORT } from './netstat';
 export type { NetstatOptions, NetstatRow, Endpoint, IscsiRowLabel } from './netstat';
 export { formatNetstatTable, formatEndpoint } from './netstat-table';
+export type { TableOptions } from './netstat-table';
 export { nics, formatNicsTable } from './nics';
 export type { Nic, NicsOptions } from './nics';
 export { registerIscsiConnection } from './iscsi-connections';
@@ -9,6 +10,6 @@ export type { IscsiConnectionRegistration, IscsiLabel } from './iscsi-connection
 export { OFFLOAD_STATES } from './offload-state';
 export type { OffloadState, KtlsState } from './offload-state';
 export type { StatelessOffload } from './stateless-offloads';
-export type { TcpInfo } from './native-offload';
+export type { TcpInfo, KtlsMode, NativeInterface } from './native-offload';
 export type { TcpStateName } from './tcp-states';
 export { OffloadArgumentError } from './errors';

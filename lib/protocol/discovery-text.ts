@@ -1,20 +1,18 @@
 // TargetAddress values (RFC 7143 §13.8) and SendTargets text (§13.3, Appendix C), both directions.
 import { isIPv6 } from 'node:net';
+import type { Portal } from '../portal';
 import { TextFormatError } from './errors';
 import { TextPair, decodeTextPairs, encodeText } from './text';
 
 export const DEFAULT_ISCSI_PORT = 3260;
 
-export interface TargetAddress {
-  /** IPv4, IPv6 (without brackets) or DNS name. */
-  address: string;
-  port: number;
+export interface TargetAddress extends Portal {
   /** Portal group tag; present in SendTargets answers, omitted in redirects. */
   tpgt?: number;
 }
 
 /** One portal of a discovered target: the DESIGN.md shape. */
-export interface DiscoveredPortal { address: string; port: number; tpgt: number }
+export interface DiscoveredPortal extends Portal { tpgt: number }
 export interface DiscoveredTarget { name: string; portals: DiscoveredPortal[] }
 
 const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;

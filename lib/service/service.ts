@@ -195,7 +195,7 @@ export class Service {
   private connectRequest(record: NodeRecord): ConnectRequest {
     const url = parseIscsiUrl(record.url);
     const request: ConnectRequest = {
-      target: url.target, portal: { host: url.host, port: url.port }, lun: url.lun, paths: record.paths.map(parsePathSpec),
+      target: url.target, portal: url.portal, lun: url.lun, paths: record.paths.map(parsePathSpec),
       policy: record.policy, digests: record.digests, commandTimeoutMs: record.timeoutMs, reconnect: true, isidSeed: record.isidSeed,
       pathId: record.name,
     };

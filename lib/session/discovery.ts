@@ -7,7 +7,8 @@ import { encodeText, TextAssembler } from '../protocol/text';
 import { Opcode, RESERVED_TAG } from '../wire/opcodes';
 import { SessionProtocolError } from './errors';
 import { PduReceiver } from './pdu-receiver';
-import { formatPortal, loginWithRedirects, type Portal } from './portal-login';
+import { formatPortal, type Portal } from '../portal';
+import { loginWithRedirects } from './portal-login';
 
 export interface DiscoveryOptions {
   initiatorName: string;
@@ -76,7 +77,7 @@ export async function sendTargets(options: DiscoveryOptions): Promise<Discovered
     const targets = parseSendTargets(text);
     // A target listed without an address is reachable where we asked (RFC 7143 §13.3).
     for (const t of targets) {
-      if (t.portals.length === 0) t.portals.push({ address: landed.host, port: landed.port, tpgt: p.targetPortalGroupTag ?? 1 });
+      if (t.portals.length === 0) t.portals.push({ address: landed.address, port: landed.port, tpgt: p.targetPortalGroupTag ?? 1 });
     }
     // Logout, bounded: a discovery session has nothing to lose.
     connection.send({ opcode: Opcode.LogoutRequest, immediate: true, reason: 0, cid: 0, itt: 2, cmdSN, expStatSN });

@@ -2,8 +2,8 @@
 // login itself is the protocol layer's machine (lib/protocol/initiator-login.ts); this file only moves its PDUs:
 // a bounded number of hops, a loop is an error naming every address seen, and the result says where the login
 // landed and whether a permanent redirect moved the path's home portal.
+import { formatPortal, type Portal } from '../portal';
 import { AuthenticationError, ChapAlgorithm, DEFAULT_CHAP_ALGORITHMS, type ChapInitiatorOptions } from '../protocol/chap';
-import { formatTargetAddress } from '../protocol/discovery-text';
 import { InitiatorLogin, type InitiatorLoginOptions, type InitiatorLoginStep, type LoginResult } from '../protocol/initiator-login';
 import { LoginError } from '../protocol/login-status';
 import { LOGIN_MAX_DATA_LENGTH, type Pdu } from '../protocol/pdu';
@@ -11,8 +11,6 @@ import type { LoginResponse } from '../wire/bhs';
 import { PduConnection } from '../wire/connection';
 import { PathError, RedirectLoopError } from './errors';
 import { PduReceiver } from './pdu-receiver';
-
-export interface Portal { host: string; port: number }
 
 export interface PortalLoginOptions extends InitiatorLoginOptions {
   portal: Portal;
@@ -39,8 +37,6 @@ export interface PortalLogin {
   movedTo?: Portal;
 }
 
-export const formatPortal = (p: Portal): string => formatTargetAddress({ address: p.host, port: p.port });
-
 export async function loginWithRedirects(options: PortalLoginOptions): Promise<PortalLogin> {
   let portal = options.portal;
   const seen = [formatPortal(portal)];
@@ -49,7 +45,7 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
   let chap = options.chap;
   for (;;) {
     const connection = await PduConnection.connect({
-      host: portal.host, port: portal.port, sourceAddress: options.sourceAddress, device: options.device,
+      host: portal.address, port: portal.port, sourceAddress: options.sourceAddress, device: options.device,
       timeoutMs: options.connectTimeoutMs, role: 'initiator', signal: options.signal,
     });
     const abandon = (): void => connection.destroy();
@@ -85,7 +81,7 @@ export async function loginWithRedirects(options: PortalLoginOptions): Promise<P
     }
     // Close the connection after any non-zero status class before going on (protocol.md §0 item 3).
     connection.destroy();
-    const next: Portal = { host: step.redirect.address, port: step.redirect.port };
+    const next: Portal = { address: step.redirect.address, port: step.redirect.port };
     const key = formatPortal(next);
     if (seen.includes(key) || redirects.length >= options.maxRedirects) throw new RedirectLoopError([...seen, key], options.maxRedirects);
     seen.push(key);

@@ -22,7 +22,8 @@ import { PathError, SessionArgumentError, SessionProtocolError } from './errors'
 import { DEFAULT_KEEPALIVE, Keepalive } from './keepalive';
 import { requestLogout, waitIdle } from './logout';
 import { receiveNopIn, sendPing } from './nop';
-import { formatPortal, loginWithRedirects, type Portal, type PortalLogin, type Redirect } from './portal-login';
+import { formatPortal, type Portal } from '../portal';
+import { loginWithRedirects, type PortalLogin, type Redirect } from './portal-login';
 import { sendScsiCommand } from './scsi-command';
 import { SessionCore } from './session-core';
 import { SessionStats } from './session-stats';

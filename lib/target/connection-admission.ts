@@ -7,7 +7,7 @@
 //   that never log in cannot lock out a real login, which completes in milliseconds.
 // A taken connection stays a SilentConnection (a socket and a timer) until its first bytes; only then is the
 // TargetConnection, with its deframer and buffers, built.
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { SilentConnection } from './silent-connection';
 import type { TargetConnection } from './target-connection';
 import type { TargetCaps } from './target-options';

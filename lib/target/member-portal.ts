@@ -1,5 +1,5 @@
 // One member port of the array: its listener, its emulated link (pacer), its ALUA state and its connections.
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { formatTargetAddress } from '../protocol/discovery-text';
 import { CommandHold } from './command-hold';
 import { LinkPacer } from './link-pacer';

@@ -1,7 +1,7 @@
 // A TCP listener that can be taken down and brought back up on the same address and port, for member-down
 // emulation: down closes the listener, so new connections are refused. The accepted connections belong to whoever
 // took them (each hands its socket to the native pump at once): the member portal and the target drop those.
-import net from 'node:net';
+import * as net from 'node:net';
 
 export class PortalListener {
   private server?: net.Server;

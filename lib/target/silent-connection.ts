@@ -1,7 +1,7 @@
 // A connection accepted but silent so far: Node's socket and one timer, no deframer, no buffers, no pump. The
 // target builds the TargetConnection when the first bytes arrive, so connections that never send cost next to
 // nothing and a flood of them can be held, evicted and timed out cheaply.
-import type net from 'node:net';
+import type * as net from 'node:net';
 
 export class SilentConnection {
   readonly acceptedAt = Date.now();

@@ -4,7 +4,7 @@
 // with Data-Out/R2T, NOP, task management, logout, text, async messages. It also gates everything the
 // connection sends through its member's CommandHold (the stalled-controller fault).
 import { EventEmitter } from 'node:events';
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { type Bhs, type BhsInit, encodeBhs } from '../wire/bhs';
 import { PduConnection } from '../wire/connection';
 import type { ReceivedPdu } from '../wire/deframer';

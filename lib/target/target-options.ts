@@ -1,9 +1,8 @@
 // The options of Target.start() and their parsing (portal addresses, LUN sizes), shared with the CLI.
+import type { Portal } from '../portal';
 import type { OperationalValues } from '../protocol/negotiation';
 
 export type AluaAccessState = 'active-optimized' | 'active-non-optimized' | 'standby' | 'unavailable';
-
-export interface PortalAddress { address: string; port: number }
 
 export interface MemberPortalOptions {
   /** Listening address (loopback or a test namespace address). */
@@ -35,7 +34,7 @@ export interface TargetOptions {
   iqn?: string;
   alias?: string;
   /** The group portal: answers discovery with every member and redirects each login to a member. */
-  group?: string | PortalAddress;
+  group?: string | Portal;
   /** Member portals, each its own target portal group (TPGT 1, 2, ...) serving the same LUs. */
   portals: ReadonlyArray<string | MemberPortalOptions>;
   /** Default: one 64 MiB memory LU. */
@@ -123,7 +122,7 @@ export const DEFAULT_TARGET_LIMITS: Partial<OperationalValues> = {
 };
 
 /** Parses "ADDR:PORT", "[v6]:PORT" or "ADDR" (port 0 = any free port when `defaultPort` is 0). */
-export function parsePortal(text: string, defaultPort = 3260): PortalAddress {
+export function parsePortal(text: string, defaultPort = 3260): Portal {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
   if (!m) throw new RangeError(`portal "${text}" is not ADDRESS[:PORT]`);
   const port = m[2] === undefined ? defaultPort : Number(m[2]);

@@ -4,6 +4,7 @@
 // response and login delays).
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
+import type { Portal } from '../portal';
 import { AluaStateCode } from '../scsi/alua';
 import { formatSendTargets, selectSendTargets, type DiscoveredTarget } from '../protocol/discovery-text';
 import { LoginError } from '../protocol/login-status';
@@ -21,7 +22,7 @@ import { PortalListener } from './portal-listener';
 import { COMMAND_WINDOW, TargetConnection, type ConnectionHost, type ConnectionInfo, type LunResolver, type RefusalCounters } from './target-connection';
 import {
   DEFAULT_IQN, DEFAULT_LUN_SIZE, DEFAULT_TARGET_LIMITS, parsePortal, parseSize, resolveCaps,
-  type AluaAccessState, type ChapAccount, type LunOptions, type MemberPortalOptions, type PortalAddress, type TargetCaps, type TargetOptions,
+  type AluaAccessState, type ChapAccount, type LunOptions, type MemberPortalOptions, type TargetCaps, type TargetOptions,
 } from './target-options';
 
 export * from './target-options';
@@ -134,7 +135,7 @@ export class Target extends EventEmitter {
     await this.openLogicalUnits(o.luns ?? [DEFAULT_LUN_SIZE]);
     for (const member of this.memberPortals) await member.start();
     if (o.group !== undefined) {
-      const g: PortalAddress = typeof o.group === 'string' ? parsePortal(o.group, 0) : o.group;
+      const g: Portal = typeof o.group === 'string' ? parsePortal(o.group, 0) : o.group;
       this.groupListener = new PortalListener(g.address, g.port, (socket) => this.acceptOnGroup(socket));
       await this.groupListener.listen();
     }
@@ -164,7 +165,7 @@ export class Target extends EventEmitter {
   // ---- what the target serves ----
 
   /** The group portal, when configured. */
-  get group(): PortalAddress | undefined {
+  get group(): Portal | undefined {
     return this.groupListener ? { address: this.groupListener.address, port: this.groupListener.port } : undefined;
   }
 
@@ -186,6 +187,7 @@ export class Target extends EventEmitter {
     }));
   }
 
+  /** @internal The LU behind a LUN, for tests that look at its blocks directly. */
   logicalUnit(lun: number): LogicalUnit | undefined { return this.lus.get(lun); }
 
   /** `iscsi://host:port/iqn/lun` for a member (or the group portal with member = 'group'). */

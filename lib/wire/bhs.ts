@@ -5,16 +5,16 @@
 // and data segment are framing, set by the framer (lib/wire/connection.ts), but are decoded here too.
 import { BHS_LENGTH, Opcode } from './opcodes';
 
-interface Common {
+export interface Common {
   /** TotalAHSLength in bytes (a multiple of 4). */
   ahsLength: number;
   /** DataSegmentLength in bytes, without padding. */
   dataLength: number;
   itt: number;
 }
-interface WithLun { lun: number }
-interface InitiatorSeq { cmdSN: number; expStatSN: number }
-interface TargetSeq { statSN: number; expCmdSN: number; maxCmdSN: number }
+export interface WithLun { lun: number }
+export interface InitiatorSeq { cmdSN: number; expStatSN: number }
+export interface TargetSeq { statSN: number; expCmdSN: number; maxCmdSN: number }
 
 export interface NopOut extends Common, WithLun, InitiatorSeq { opcode: Opcode.NopOut; immediate: boolean; ttt: number }
 export interface ScsiCommand extends Common, WithLun, InitiatorSeq {

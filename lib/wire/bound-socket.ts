@@ -1,8 +1,8 @@
 // A TCP connection from a chosen adapter: the addon creates and binds the socket (source address and/or device),
 // Node performs the non-blocking connect on that fd (native.md §2.1 option C); an iSCSI connection then hands it to
 // the addon's socket pump (lib/wire/native-socket.ts).
-import dns from 'node:dns/promises';
-import net from 'node:net';
+import * as dns from 'node:dns/promises';
+import * as net from 'node:net';
 import { native } from '../native';
 import { ConnectError } from './errors';
 

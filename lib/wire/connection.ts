@@ -1,7 +1,7 @@
 // One iSCSI TCP connection at the PDU level: framing in, framing out, digests, direct placement of task payload.
 // It knows nothing of sessions or logins; the initiator's session layer and the embedded target both sit on it.
 import { EventEmitter } from 'node:events';
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { type BhsInit, encodeLun } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
 import { Deframer, type DeframerRole, type DeframerStats, type FastPath, type ReceivedPdu } from './deframer';

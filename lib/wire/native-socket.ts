@@ -3,7 +3,7 @@
 // without Node's stream layer, which cost more JavaScript per read and per write than a 4 KiB I/O itself. Node still
 // makes the connection (connectBound: lookup, timeout, typed errors); the pump then works on a duplicate of the fd
 // and Node's socket is closed.
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { native } from '../native';
 import type { Deframer } from './deframer';
 
