@@ -3,7 +3,7 @@
 // from one shared zero buffer (the LU does not need WRITE SAME for it); TRIM is not offered (no UNMAP here).
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { NBD_ERRNO } from './constants';
-import type { Done, NbdExport } from './export';
+import type { NbdDone, NbdExport } from './export';
 
 /** The largest request we take: big enough for qemu-img and nbdcopy, small enough to bound memory per request. */
 export const MAX_PAYLOAD = 4 * 1024 * 1024;
@@ -23,9 +23,9 @@ export interface DeviceExportOptions {
 
 export async function deviceExport(device: MultipathDevice, options: DeviceExportOptions): Promise<NbdExport> {
   const { blocks, blockSize } = await device.capacity();
-  const failed = (done: Done) => (error: Error) => { options.onError?.(error); done(errnoOf(error)); };
-  const flush = (done: Done) => device.flush().then(() => done(), failed(done));
-  const writeThen = (fua: boolean, done: Done) => () => (fua ? flush(done) : done());
+  const failed = (done: NbdDone) => (error: Error) => { options.onError?.(error); done(errnoOf(error)); };
+  const flush = (done: NbdDone) => device.flush().then(() => done(), failed(done));
+  const writeThen = (fua: boolean, done: NbdDone) => () => (fua ? flush(done) : done());
   return {
     name: options.name, description: options.description, size: blocks * blockSize, blockSize,
     maxPayload: MAX_PAYLOAD, multiConn: true,

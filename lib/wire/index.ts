@@ -5,7 +5,7 @@ export * from './bhs';
 export * from './opcodes';
 export * from './serial';
 export { PduConnection } from './connection';
-export type { PduConnectionOptions, SendStats } from './connection';
+export type { DataOutBurst, PduConnectionOptions, SendStats } from './connection';
 export { Deframer } from './deframer';
 export type { DeframerRole, DeframerStats, FastPath, ReceivedPdu } from './deframer';
 export { allocHeader, encodeHeader, frameInto, framePdu } from './framer';
