@@ -404,6 +404,37 @@ describe('initiator against a hostile target', function () {
     });
   }
 
+  it('a LOGICAL UNIT RESET the target refuses: the write it covered gets its held R2T answered and completes', async () => {
+    const isTmf = (p: { bhs: { opcode: number } }) => p.bhs.opcode === Opcode.TaskManagementRequest;
+    let held = -1;
+    let dataOutBytes = 0;
+    const t = await hostile({
+      limits: { maxRecvDataSegmentLength: 8192, firstBurstLength: 8192, initialR2T: true, immediateData: true },
+      script: async (peer) => {
+        const a = await peer.serveUntil(isWrite);
+        held = a.bhs.itt;
+        const tmf = (await peer.next(isTmf))!;
+        // The R2T crosses the request; the request is then refused ("function not supported").
+        peer.send({ opcode: Opcode.R2T, lun: 0, itt: a.bhs.itt, ttt: 80, r2tSN: 0, bufferOffset: 8192, desiredDataTransferLength: 24576, ...peer.window() });
+        peer.send({ opcode: Opcode.TaskManagementResponse, response: 5, itt: tmf.bhs.itt, ...peer.status() });
+        for (let got = 0; got < 24576;) {
+          const out = await peer.next((p) => p.bhs.opcode === Opcode.DataOut && (p.bhs as { ttt: number }).ttt === 80);
+          if (!out) return;
+          got += out.data.length;
+          dataOutBytes += out.data.length;
+        }
+        peer.scsiResponse(a.bhs.itt, 0);
+        await peer.serveForever();
+      },
+    });
+    const s = await open(t);
+    const write = s.execute(0, writeCommand(0, 64, BLOCK_SIZE), Buffer.alloc(32 * 1024, 0xcc));
+    while (held < 0) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await s.lunReset(0), 5);
+    assert.equal((await write).status, 0, 'the write went on and completed');
+    assert.equal(dataOutBytes, 24576, 'the held R2T was answered in full');
+  });
+
   it('a wrong header digest: the read fails, EHEADERDIGEST', async () => {
     const t = await hostile({
       script: async (peer) => {

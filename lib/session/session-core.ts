@@ -52,8 +52,9 @@ export class SessionCore {
   }
 
   /**
-   * A Data-In, R2T or SCSI Response for a tag no command of ours holds. After an answered ABORT TASK (or LUN RESET)
-   * for that very tag it is a response that lost the race with the abort: dropped, and said. Otherwise the target
+   * A Data-In, R2T or SCSI Response for a tag no command of ours holds. After an answered ABORT TASK for a read
+   * under that very tag it is a response that lost the race with the abort: dropped, and said (other commands ended
+   * by task management keep their tags reserved, so their late PDUs still find them). Otherwise the target
    * speaks of a command we never issued or that already ended: a protocol violation, and the connection goes, so
    * what is outstanding on it fails with the violation named and multipath re-drives it (ERL 0, RFC 7143 §7.1.4).
    */

@@ -1,7 +1,7 @@
 // Initiator Task Tags (RFC 7143 §11.2.1.8): unique among this session's outstanding tasks, never 0xffffffff. Tags
 // are small integers reused once their task has ended, so the table is an array: no hash map to grow and shrink
 // under a stream of I/O. A tag stays taken while its task is in the table (an aborted one until the target answers).
-// A tag whose task ended by task management (ABORT TASK, LUN RESET) is "retired": a late PDU for it is a race the
+// A read's tag whose task ended by an answered ABORT TASK is "retired": a late PDU for it is a race the
 // target may lose, not a violation, so the table remembers it and hands it out again last.
 export class TaskTable<T> {
   private readonly slots: Array<T | undefined> = [];
