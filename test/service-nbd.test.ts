@@ -4,7 +4,6 @@
 // policy on the running service, SIGTERM (exit 0) and a restart bringing the automatic node back.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,23 +11,14 @@ import { Target } from '../lib/target/target';
 import type { ServiceStatus } from '../lib/service/status';
 import { LoopbackCuts } from './support/loopback-cut';
 import { parsePromText, type PromFamily } from './support/prom-text';
-import { iscsiMpio, nbdUri, startServe, type ServeProcess } from './support/serve';
+import { iscsiMpio, nbdUri, randomFile, sha256File, startServe, type ServeProcess } from './support/serve';
 import { requireRoot, requireTools, runTool } from './support/tools';
 
 const NET = '127.61.1';
 const IQN = 'iqn.2024-01.io.iscsi-mpio.test:service';
 const LU_BYTES = 256 * 1024 * 1024;
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
 
-/** A file of `bytes` random bytes (in 1 MiB pieces). */
-function randomFile(file: string, bytes: number): void {
-  const fd = fs.openSync(file, 'w');
-  for (let at = 0; at < bytes; at += 1 << 20) fs.writeSync(fd, randomBytes(Math.min(1 << 20, bytes - at)));
-  fs.closeSync(fd);
-}
 
 async function status(dir: string): Promise<ServiceStatus> {
   const r = await iscsiMpio(['status', '--json', '--config', dir]);

@@ -1,12 +1,11 @@
 // `iscsi-mpio serve` in front of tgtd (two portals, two paths, CHAP with the secret kept out of the record in
 // CONFIG/secrets/NAME), used only by real NBD clients: nbdinfo, qemu-img, nbdcopy and fio's nbd engine.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServiceStatus } from '../lib/service/status';
-import { iscsiMpio, nbdUri, startServe, type ServeProcess } from './support/serve';
+import { iscsiMpio, nbdUri, randomFile, sha256File, startServe, type ServeProcess } from './support/serve';
 import { Tgtd } from './support/tgtd';
 import { requireTools, runTool } from './support/tools';
 
@@ -15,15 +14,7 @@ const IQN = 'iqn.2024-01.io.iscsi-mpio.test:service-tgtd';
 const LU_BYTES = 256 * 1024 * 1024;
 const CHAP = { user: 'svuser', password: 'sv-tgtd-secret-1' };
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
 
-function randomFile(file: string, bytes: number): void {
-  const fd = fs.openSync(file, 'w');
-  for (let at = 0; at < bytes; at += 1 << 20) fs.writeSync(fd, randomBytes(Math.min(1 << 20, bytes - at)));
-  fs.closeSync(fd);
-}
 
 describe('service: serve over NBD in front of tgtd', function () {
   this.timeout(240_000);

@@ -2,6 +2,8 @@
 // its "ready" line, and stops it with SIGTERM, returning its exit code. Also runs the other service commands and
 // the real NBD clients the tests drive it with.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { runTool } from './tools';
 
@@ -52,4 +54,16 @@ export function iscsiMpio(args: string[], timeoutMs = 60_000): Promise<{ code: n
 /** The Unix socket NBD URI of a served node (as `status` prints it). */
 export function nbdUri(runtimeDir: string, node: string): string {
   return `nbd+unix:///${node}?socket=${path.join(runtimeDir, `${node}.nbd`)}`;
+}
+
+/** The SHA-256 of a file's bytes, hex. */
+export function sha256File(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** A file of `bytes` random bytes (in 1 MiB pieces). */
+export function randomFile(file: string, bytes: number): void {
+  const fd = fs.openSync(file, 'w');
+  for (let at = 0; at < bytes; at += 1 << 20) fs.writeSync(fd, randomBytes(Math.min(1 << 20, bytes - at)));
+  fs.closeSync(fd);
 }
