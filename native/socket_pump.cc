@@ -22,6 +22,7 @@
 #include "addon.h"
 #include "data_out_framer.h"
 #include "deframer_binding.h"
+#include "tcp_in_flight.h"
 
 namespace iscsi {
 namespace {
@@ -396,14 +397,21 @@ class SocketPump : public Napi::ObjectWrap<SocketPump> {
   }
 
   // Stops watching and closes the fd; no callback follows. destroy(true) closes abortively (SO_LINGER 0: an RST,
-  // and the kernel drops what is still unsent), so no byte of a command queued here can reach the target later,
-  // e.g. after a silently cut path comes back: the failover layer relies on it before it re-drives a write.
-  void Destroy(const Napi::CallbackInfo& info) {
+  // and the kernel drops what is still unsent), so no byte of a command queued here can leave later, e.g. after a
+  // silently cut path comes back: the failover layer relies on it before it re-drives a write. What was already
+  // sent may still be in a queue on the way (a slow link's qdisc, a switch) and reach the peer after the RST left
+  // here: destroy(true) returns what TCP knew of that just before, { unackedBytes, srttUs, rttvarUs, rtoUs,
+  // deliveryRate } (rtoUs without backoff, deliveryRate in bytes/s), so the caller can wait out the flight (lib/mpio/write-fence.ts). Else undefined.
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Value in_flight = env.Undefined();
     if (!closed_ && info.Length() > 0 && info[0].ToBoolean()) {
+      in_flight = TcpInFlight(env, fd_);
       const struct linger abortive = {1, 0};
       setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
     }
     Shut();
+    return in_flight;
   }
 
   // ---- lifetime ----

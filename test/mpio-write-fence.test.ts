@@ -20,8 +20,8 @@ class FakePath extends EventEmitter {
   constructor(readonly id: number) { super(); }
 }
 
-function indeterminate(generation: number): PathError & { indeterminate: { generation: number } } {
-  return Object.assign(new PathError('connection lost', 'ECONNLOST'), { indeterminate: { generation } });
+function indeterminate(generation: number, inFlightUntil?: number): PathError & { indeterminate: { generation: number; inFlightUntil?: number } } {
+  return Object.assign(new PathError('connection lost', 'ECONNLOST'), { indeterminate: { generation, inFlightUntil } });
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -77,6 +77,25 @@ describe('mpio: write fence', () => {
     assert.equal(working.resets.length, 2);
     working.resets[1](0);
     await second;
+    fence.close();
+  });
+
+  it('a write whose connection still had bytes in flight: no reset is sent for it until they could have arrived', async () => {
+    const dead = new FakePath(0);
+    dead.usable = false;
+    const via = new FakePath(1);
+    const paths = [dead, via] as unknown as Path[];
+    const fence = new WriteFence({ lun: 1, workingPaths: () => paths.filter((p) => p.usable), canRecover: () => true, warn: () => undefined }, 5000);
+    let released = false;
+    const held = fence.wait(paths[0], indeterminate(4, performance.now() + 150)).then(() => { released = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(via.resets.length, 0, 'no LUN RESET while the dead connection\'s bytes may still be on their way');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(via.resets.length, 1, 'the reset went once the flight was over');
+    via.resets[0](0);
+    await held;
+    assert.ok(released);
+    assert.equal(fence.stats.flightWaits, 1);
     fence.close();
   });
 

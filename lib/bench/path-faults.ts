@@ -49,11 +49,14 @@ export class PathFaults {
     return fault;
   }
 
-  /** tc tbf at `rate` on both ends of the veth; restore puts back the ShapedPaths rate. */
-  slowed(path: ShapedPath, rate = '1mbit'): Fault {
+  /**
+   * tc tbf at `rate` on both ends of the veth, queueing up to `queueMs` of traffic (a bufferbloated link: what is
+   * queued still arrives, late); restore puts back the ShapedPaths rate.
+   */
+  slowed(path: ShapedPath, rate = '1mbit', queueMs = 500): Fault {
     const set = (r: string) => {
       for (const [prefix, dev] of [[[], path.hostDevice], [['-n', this.net.namespace], path.peerDevice]] as const) {
-        sh('tc', [...prefix, 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', r, 'burst', r === this.net.rate ? '256kb' : '16kb', 'latency', r === this.net.rate ? '10ms' : '500ms']);
+        sh('tc', [...prefix, 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', r, 'burst', r === this.net.rate ? '256kb' : '16kb', 'latency', r === this.net.rate ? '10ms' : `${queueMs}ms`]);
       }
     };
     set(rate);

@@ -2,12 +2,14 @@
 // write is the worst thing a block device can do). A write whose connection died under it is indeterminate: the
 // target may have it queued (a stalled controller), or a segment may still be in flight. It is re-issued on another
 // path only once the original provably cannot execute any more:
-// - the failed connection was reset (RST, lib/wire/connection.ts abort()) so nothing more of it can leave this host,
-//   and then either
+// - the failed connection was reset (RST, lib/wire/connection.ts abort()) so nothing more of it can leave this host
+//   (what already left may still be queued on the way: see below), and then either
 // - its session was reinstated (same ISID, TSIH 0) in the same target portal group: the target must end the old
 //   session's tasks before it completes that login (RFC 7143 §6.3.5; Session.isFenced), or
 // - a LOGICAL UNIT RESET sent through another, working path to the same LU was answered "function complete": the
-//   LU ends every task in its task set, from every I_T nexus (SAM-5 §7.9), the held write included.
+//   LU ends every task in its task set, from every I_T nexus (SAM-5 §7.9), the held write included. It counts only
+//   when sent after the dead connection's last bytes could have arrived (PathError.indeterminate.inFlightUntil):
+//   a write still queued on a slow link would otherwise reach the LU after the reset that went ahead of it.
 // Whichever comes first. Commands the reset aborted on the working path itself end with PathError EABORTED, a
 // confirmed abort, and are re-driven as usual. With no working path and no reinstatement within `timeoutMs` the
 // write fails: its outcome is unknown, and the application is told so rather than told it is done.
@@ -29,8 +31,10 @@ export interface FenceHost {
 interface Held {
   path: Path;
   generation: number;
-  /** Held before this reset was sent: a later successful reset covers it. */
+  /** Held before this reset was sent: a later successful reset covers it. Infinity while its bytes may be in flight. */
   since: number;
+  /** Until its connection's bytes in flight have arrived (or been lost): no reset may cover it yet. */
+  flightTimer?: NodeJS.Timeout;
   resume(): void;
   fail(error: Error): void;
   /** The path's error, given back when nothing can fence the write. */
@@ -49,6 +53,8 @@ export interface FenceStats {
   byReset: number;
   /** Writes failed because nothing could fence them in time. */
   unfenced: number;
+  /** Writes whose connection still had bytes in flight when it was reset: the reset waited for them. */
+  flightWaits: number;
 }
 
 /** Whether a failed attempt needs fencing before it may be re-driven. */
@@ -63,13 +69,13 @@ export class WriteFence {
   private closed = false;
   private sequence = 0;
   private retryTimer?: NodeJS.Timeout;
-  readonly stats: FenceStats = { held: 0, resets: 0, byReinstatement: 0, byReset: 0, unfenced: 0 };
+  readonly stats: FenceStats = { held: 0, resets: 0, byReinstatement: 0, byReset: 0, unfenced: 0, flightWaits: 0 };
 
   constructor(private readonly host: FenceHost, private readonly timeoutMs: number) {}
 
   /** Resolves once the write that failed on `path` with `error` can no longer execute; rejects if that is not shown in time. */
-  wait(path: Path, error: PathError & { indeterminate: { generation: number } }): Promise<void> {
-    const { generation } = error.indeterminate;
+  wait(path: Path, error: PathError & { indeterminate: { generation: number; inFlightUntil?: number } }): Promise<void> {
+    const { generation, inFlightUntil = 0 } = error.indeterminate;
     if (path.session.isFenced(generation)) return Promise.resolve();
     if (this.closed) return Promise.reject(new NoPathError('the multipath device is closed', 0, error));
     // Nothing can ever show it dead: the caller gets the path's own error (the outcome is unknown), at once.
@@ -78,7 +84,7 @@ export class WriteFence {
     return new Promise<void>((resolve, reject) => {
       const started = performance.now();
       const entry: Held = {
-        path, generation, since: ++this.sequence, resume: resolve, fail: reject, error,
+        path, generation, since: Infinity, resume: resolve, fail: reject, error,
         timer: setTimeout(() => {
           this.held.delete(entry);
           this.stats.unfenced++;
@@ -88,7 +94,16 @@ export class WriteFence {
         }, this.timeoutMs),
       };
       this.held.add(entry);
-      this.kick();
+      const coverable = () => {
+        entry.flightTimer = undefined;
+        entry.since = ++this.sequence;
+        this.kick();
+      };
+      const flightMs = inFlightUntil - performance.now();
+      if (flightMs > 0) {
+        this.stats.flightWaits++;
+        entry.flightTimer = setTimeout(coverable, flightMs);
+      } else coverable();
     });
   }
 
@@ -101,6 +116,7 @@ export class WriteFence {
         this.release(entry);
       } else if (hopeless && this.held.delete(entry)) {
         clearTimeout(entry.timer);
+        clearTimeout(entry.flightTimer);
         this.stats.unfenced++;
         entry.fail(entry.error);
       }
@@ -115,6 +131,7 @@ export class WriteFence {
     for (const entry of [...this.held]) {
       this.held.delete(entry);
       clearTimeout(entry.timer);
+      clearTimeout(entry.flightTimer);
       entry.fail(new NoPathError('the multipath device was closed while a write waited to be fenced', 0));
     }
   }
@@ -122,12 +139,14 @@ export class WriteFence {
   private release(entry: Held): void {
     if (!this.held.delete(entry)) return;
     clearTimeout(entry.timer);
+    clearTimeout(entry.flightTimer);
     entry.resume();
   }
 
   /** Sends one LOGICAL UNIT RESET through a working path for everything held now; again afterwards if more came. */
   private kick(): void {
-    if (this.closed || this.held.size === 0) return;
+    // Only for writes whose bytes can no longer be on their way: a reset now would not cover the others.
+    if (this.closed || ![...this.held].some((e) => e.since !== Infinity)) return;
     if (this.resetting) { this.again = true; return; }
     // Any working path will do, the failed one too once it is back on a new connection: the reset reaches the LU,
     // and the old connection was reset before its writes were handed here.

@@ -18,8 +18,10 @@ export class PathError extends Error {
    * Set when the command reached (or may have reached) the target and nothing proves it ended there: the
    * connection died under it. A write failed this way may still execute later (a stalled controller, a packet in
    * flight), so it must not be re-issued elsewhere until that is ruled out (lib/mpio/write-fence.ts).
+   * `inFlightUntil` (performance.now() ms): until then bytes the connection sent before its reset may still reach
+   * the target (lib/wire/flight-bound.ts); a LOGICAL UNIT RESET sent earlier could arrive ahead of them.
    */
-  indeterminate?: { generation: number };
+  indeterminate?: { generation: number; inFlightUntil?: number };
   constructor(message: string, readonly code: 'ECONNLOST' | 'ETIMEDOUT' | 'ESESSIONDOWN' | 'ELOGOUT' | 'EREJECTED' | 'EABORTED', override readonly cause?: Error) {
     super(message);
   }

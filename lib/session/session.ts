@@ -342,18 +342,21 @@ export class Session extends EventEmitter {
       const task = [...this.core.tasks.values()].find((t) => t.issue === issue);
       if (task) this.core.fail(task, error);
     }
+    this.core.connection?.setFastPath(undefined);
+    this.core.connection?.removeAllListeners('pdu');
+    // Reset first: what TCP had sent unacknowledged may still arrive, and each command's error says until when.
+    let flightMs = 0;
+    if (abortive) flightMs = this.core.connection?.abort() ?? 0; else this.core.connection?.destroy();
+    const inFlightUntil = performance.now() + flightMs;
     let outstanding = false;
     for (const task of this.core.tasks.takeAll()) {
       const sent = task.cmdSN !== undefined && !task.tmf;
       outstanding ||= sent;
       // Each command gets its own error: whether it may still execute is a fact about that command.
-      const own = sent ? Object.assign(new PathError(error.message, error.code, error.cause), { indeterminate: { generation: task.generation ?? this.core.generation } }) : error;
+      const own = sent ? Object.assign(new PathError(error.message, error.code, error.cause), { indeterminate: { generation: task.generation ?? this.core.generation, inFlightUntil } }) : error;
       this.core.fail(task, own);
     }
     if (outstanding) this.unfenced.set(this.core.generation, this.login?.login.targetPortalGroupTag);
-    this.core.connection?.setFastPath(undefined);
-    this.core.connection?.removeAllListeners('pdu');
-    if (abortive) this.core.connection?.abort(); else this.core.connection?.destroy();
   }
 
   /** Logs in again from the home portal (original, or where a permanent redirect moved it), backing off. */

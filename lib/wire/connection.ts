@@ -6,7 +6,8 @@ import { type BhsInit, encodeLun } from './bhs';
 import { connectBound, type ConnectOptions } from './bound-socket';
 import { Deframer, type DeframerRole, type DeframerStats, type FastPath, type ReceivedPdu } from './deframer';
 import { allocHeader, type Digests, encodeHeader, frameInto } from './framer';
-import { BURST_WORDS, NativeSocket } from './native-socket';
+import { flightBoundMs } from './flight-bound';
+import { BURST_WORDS, type InFlight, NativeSocket } from './native-socket';
 import { BHS_LENGTH } from './opcodes';
 
 /** One Data-Out sequence (RFC 7143 §11.7): DataSN from 0, F on the last PDU, segments of at most `maxSegment`. */
@@ -225,21 +226,24 @@ export class PduConnection extends EventEmitter {
   destroy(error?: Error): void { this.close_(error, false); }
 
   /**
-   * destroy() with an RST: the kernel discards what it has not sent yet, so nothing sent on this connection can
-   * reach the peer afterwards (a path declared dead must not deliver a WRITE after it was re-driven elsewhere).
+   * destroy() with an RST: the kernel discards what it has not sent yet, so nothing queued here can reach the peer
+   * afterwards (a path declared dead must not deliver a WRITE after it was re-driven elsewhere). What had already
+   * left may still be on its way, in a slow link's queue: returns how long it may yet take to arrive, in ms
+   * (flightBoundMs), 0 when TCP had everything acknowledged.
    */
-  abort(error?: Error): void { this.close_(error, true); }
+  abort(error?: Error): number { return flightBoundMs(this.close_(error, true)); }
 
-  private close_(error: Error | undefined, abortive: boolean): void {
-    if (this.destroyed) return;
+  private close_(error: Error | undefined, abortive: boolean): InFlight | undefined {
+    if (this.destroyed) return undefined;
     this.destroyed = true;
     if (error) this.failureValue ??= error;
-    this.socket.destroy(abortive);
+    const inFlight = this.socket.destroy(abortive);
     // Like a Node socket: 'error' and 'close' come after the current tick.
     process.nextTick(() => {
       if (error && this.listenerCount('error') > 0) this.emit('error', error);
       this.markClosed();
     });
+    return inFlight;
   }
 
   private receive(pdu: ReceivedPdu): void { this.emit('pdu', pdu); }

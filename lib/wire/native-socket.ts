@@ -26,10 +26,21 @@ export interface NativeSocketEvents {
 /** Words per Data-Out burst descriptor given to writev (native/socket_pump.cc kBurstWords, same order). */
 export const BURST_WORDS = 10;
 
+/** What TCP knew just before an abortive close: bytes sent and not yet acknowledged, and its round-trip estimate. */
+export interface InFlight {
+  unackedBytes: number;
+  srttUs: number;
+  rttvarUs: number;
+  /** The retransmission timeout without backoff. */
+  rtoUs: number;
+  /** The most recent delivery rate TCP measured (bytes/s; 0 before any). */
+  deliveryRate: number;
+}
+
 interface SocketPump {
   writev(buffers: Buffer[], bursts?: Uint32Array, burstCount?: number, awaitingStatus?: number): boolean;
   end(): void;
-  destroy(abortive?: boolean): void;
+  destroy(abortive?: boolean): InFlight | undefined;
   setReading(reading: boolean): void;
 }
 
@@ -64,6 +75,9 @@ export class NativeSocket {
   end(): void { this.pump.end(); }
   /** Stops (false) or resumes reading; writing goes on. */
   setReading(reading: boolean): void { this.pump.setReading(reading); }
-  /** Stops all I/O and closes the fd at once; `abortive`: with an RST, discarding whatever the kernel has not sent. */
-  destroy(abortive = false): void { this.pump.destroy(abortive); }
+  /**
+   * Stops all I/O and closes the fd at once; `abortive`: with an RST, discarding whatever the kernel has not sent,
+   * and returning what had been sent without an acknowledgement yet (it may still reach the peer).
+   */
+  destroy(abortive = false): InFlight | undefined { return this.pump.destroy(abortive); }
 }

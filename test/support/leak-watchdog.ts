@@ -47,14 +47,14 @@ export function pendingTimers(): Array<{ timer: object; ms: number; repeat: bool
 // A pump holds a ref'd libuv poll handle until destroy() or the peer's close; neither Node nor libuv names it to JS.
 interface Pump { fd: number; open: boolean }
 const pumps = new Set<Pump>();
-const OriginalPump = native.SocketPump as new (fd: number, deframer: unknown, read: unknown, drain: unknown, close: (...a: unknown[]) => void, coalesce: boolean) => { destroy(...a: unknown[]): void };
+const OriginalPump = native.SocketPump as new (fd: number, deframer: unknown, read: unknown, drain: unknown, close: (...a: unknown[]) => void, coalesce: boolean) => { destroy(...a: unknown[]): unknown };
 native.SocketPump = function (fd: number, deframer: unknown, read: unknown, drain: unknown, close: (...a: unknown[]) => void, coalesce: boolean) {
   const entry: Pump = { fd, open: true };
   const pump = new OriginalPump(fd, deframer, read, drain, (...a: unknown[]) => { entry.open = false; close(...a); }, coalesce);
-  const destroy = pump.destroy as (...a: unknown[]) => void;
+  const destroy = pump.destroy as (...a: unknown[]) => unknown;
   // The addon's methods are read-only on the prototype: shadow this one on the instance. Every argument goes
   // through: destroy(true) is the abortive close that keeps a dead path's writes from reaching the target later.
-  Object.defineProperty(pump, 'destroy', { value: function (this: unknown, ...a: unknown[]) { entry.open = false; destroy.apply(this, a); } });
+  Object.defineProperty(pump, 'destroy', { value: function (this: unknown, ...a: unknown[]) { entry.open = false; return destroy.apply(this, a); } });
   pumps.add(entry);
   return pump;
 };
