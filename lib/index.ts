@@ -37,6 +37,7 @@ export type { StandardInquiry, Tpgs } from './scsi/inquiry';
 export type { Designator, DesignatorAssociation, DesignatorType, CodeSet, LuIdentity, LuIdentitySource } from './scsi/designators';
 export type { LunEntry, LunAddressMethod } from './scsi/report-luns';
 export type { ReportTargetPortGroups, TargetPortGroupDescriptor, AluaState } from './scsi/alua';
+export type { UnmapRange, UnmapSupport } from './scsi/unmap';
 
 // Sessions: one path, one connection (what a device's paths are made of; usable alone).
 export { Session } from './session/session';

@@ -1,7 +1,7 @@
 // `iscsi-mpio serve` against the embedded target (two member portals, two paths from two source addresses), used
 // only by real NBD clients: nbdinfo, qemu-img, nbdcopy, fio's nbd engine; status over the control socket; /metrics
-// with curl, parsed as Prometheus text. Also: a silent path cut during fio (root, nft), node logout/login and
-// policy on the running service, SIGTERM (exit 0) and a restart bringing the automatic node back.
+// with curl, parsed as Prometheus text; TRIM from fio as UNMAP. Also: a silent path cut during fio (root, nft), node
+// logout/login and policy on the running service, SIGTERM (exit 0) and a restart bringing the automatic node back.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ import { Target } from '../lib/target/target';
 import type { ServiceStatus } from '../lib/service/status';
 import { LoopbackCuts } from './support/loopback-cut';
 import { parsePromText, type PromFamily } from './support/prom-text';
-import { iscsiMpio, nbdUri, randomFile, sha256File, startServe, type ServeProcess } from './support/serve';
+import { iscsiMpio, nbdUri, randomFile, sha256File, startServe, trimThroughNbd, type ServeProcess } from './support/serve';
 import { requireRoot, requireTools, runTool } from './support/tools';
 
 const NET = '127.61.1';
@@ -134,6 +134,10 @@ describe('service: serve over NBD against the embedded target', function () {
     assert.ok(reads.read.total_ios > 100, `4 KiB reads completed: ${reads.read.total_ios}`);
     const after = (await status(dir)).nodes[0].device!.paths.map((p) => p.ios);
     after.forEach((n, i) => assert.ok(n - before[i] > 500, `path ${i} carried the I/O (${n - before[i]} I/Os)`));
+  });
+
+  it('TRIM: offered because the LU takes UNMAP; 8 MiB trimmed by fio\'s nbd engine read back as zeros, the rest unchanged', async () => {
+    await trimThroughNbd(uri, dir, LU_BYTES, { offset: 64 << 20, bytes: 8 << 20 });
   });
 
   it('/metrics parses as Prometheus text, follows the naming rules, and its counters move with the I/O', async () => {

@@ -1,11 +1,12 @@
 // `iscsi-mpio serve` in front of tgtd (two portals, two paths, CHAP with the secret kept out of the record in
-// CONFIG/secrets/NAME), used only by real NBD clients: nbdinfo, qemu-img, nbdcopy and fio's nbd engine.
+// CONFIG/secrets/NAME), used only by real NBD clients: nbdinfo, qemu-img, nbdcopy and fio's nbd engine. The LU is
+// thin (thin_provisioning=1), so TRIM is offered, becomes UNMAP, and tgtd punches a hole in its backing file.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ServiceStatus } from '../lib/service/status';
-import { iscsiMpio, nbdUri, randomFile, sha256File, startServe, type ServeProcess } from './support/serve';
+import { iscsiMpio, nbdUri, randomFile, sha256File, startServe, trimThroughNbd, type ServeProcess } from './support/serve';
 import { Tgtd } from './support/tgtd';
 import { requireTools, runTool } from './support/tools';
 
@@ -26,7 +27,7 @@ describe('service: serve over NBD in front of tgtd', function () {
   before(async function () {
     requireTools(this, 'tgtd', 'tgtadm', 'nbdinfo', 'nbdcopy', 'qemu-img', 'fio');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-tgtd-'));
-    tgtd = await Tgtd.start([`${NET}.1:3260`, `${NET}.2:3260`], [{ name: IQN, luns: [{ sizeBytes: LU_BYTES }], incoming: [CHAP] }]);
+    tgtd = await Tgtd.start([`${NET}.1:3260`, `${NET}.2:3260`], [{ name: IQN, luns: [{ sizeBytes: LU_BYTES, thin: true }], incoming: [CHAP] }]);
     const add = await iscsiMpio(['node', 'add', `iscsi://${CHAP.user}@${NET}.1:3260/${IQN}/1`, '--name', 'tgt',
       '--path', `${NET}.11`, '--path', `${NET}.12=${NET}.2:3260`, '--policy', 'round-robin', '--config', dir]);
     assert.equal(add.code, 0, add.out);
@@ -89,5 +90,14 @@ describe('service: serve over NBD in front of tgtd', function () {
     assert.equal(JSON.parse(r.out.slice(r.out.indexOf('{'))).jobs[0].error, 0);
     const s = JSON.parse((await iscsiMpio(['status', '--json', '--config', dir])).out) as ServiceStatus;
     for (const p of s.nodes[0].device!.paths) assert.ok(p.writes > 100 && p.reads > 100, `path ${p.id} carried reads and writes`);
+  });
+
+  it('TRIM on the thin LU: 32 MiB trimmed by fio read back as zeros, the rest unchanged, and tgtd freed the blocks', async () => {
+    const file = tgtd!.backingFile(1, 1);
+    const range = { offset: 128 << 20, bytes: 32 << 20 };
+    let allocatedBefore = 0;
+    await trimThroughNbd(uri, dir, LU_BYTES, range, () => { allocatedBefore = fs.statSync(file).blocks * 512; });
+    const freed = allocatedBefore - fs.statSync(file).blocks * 512;
+    assert.ok(freed >= range.bytes * 0.9, `the backing file gave back ${freed} bytes of ${range.bytes} trimmed`);
   });
 });

@@ -4,6 +4,7 @@
 // item 16). It is a LunDevice, so code written for one path keeps working.
 import { EventEmitter } from 'node:events';
 import type { DataDirection } from '../scsi/commands';
+import type { UnmapRange, UnmapSupport } from '../scsi/unmap';
 import { targetPortOf } from '../scsi/designators';
 import { ScsiError } from '../scsi/scsi-error';
 import { PathError, SessionArgumentError, ShortReadError } from '../session/errors';
@@ -82,6 +83,7 @@ export class MultipathDevice extends LunDevice {
   private readonly checker: PathChecker;
   private readonly o: Required<Omit<MultipathOptions, 'policy' | 'policyOptions'>>;
   private closed = false;
+  private unmapSupportValue?: Promise<UnmapSupport>;
   private aluaRefreshing = false;
   private aluaStale = false;
   private readonly fence: WriteFence;
@@ -184,6 +186,14 @@ export class MultipathDevice extends LunDevice {
   }
 
   override flush(): Promise<void> { return this.run('none', 0, (lu) => lu.flush()); }
+  override unmapSupport(): Promise<UnmapSupport> {
+    // Asked again after a failure (no path then is no answer for later).
+    this.unmapSupportValue ??= this.run('none', 0, (lu) => lu.unmapSupport(this.identityValue.vpdPages))
+      .catch((error: Error) => { this.unmapSupportValue = undefined; throw error; });
+    return this.unmapSupportValue;
+  }
+  /** One UNMAP, placed and re-driven as a write: it changes the LU, so a path that died with it in flight is fenced first. */
+  override unmapRanges(ranges: readonly UnmapRange[]): Promise<void> { return this.run('write', 0, (lu) => lu.unmapRanges(ranges)); }
   override testUnitReady(): Promise<void> { return this.run('none', 0, (lu) => lu.testUnitReady()); }
   override reportLuns(): Promise<LunEntry[]> { return this.run('none', 0, (lu) => lu.reportLuns()); }
   override reportTargetPortGroups(): Promise<ReportTargetPortGroups> { return this.run('none', 0, (lu) => lu.reportTargetPortGroups()); }

@@ -1,6 +1,7 @@
 // A multipath device as an NBD export. Reads land in the buffer the NBD reply is sent from; writes go to the LU
 // from the buffer the payload was read into. FUA = the write, then SYNCHRONIZE CACHE. WRITE_ZEROES writes zeros
-// from one shared zero buffer (the LU does not need WRITE SAME for it); TRIM is not offered (no UNMAP here).
+// from one shared zero buffer (the LU does not need WRITE SAME for it). TRIM is offered when the LU takes UNMAP
+// (LBPU in VPD 0xB2), and becomes UNMAP of the same blocks.
 import type { MultipathDevice } from '../mpio/multipath-device';
 import { NBD_ERRNO } from './constants';
 import type { NbdDone, NbdExport } from './export';
@@ -23,6 +24,7 @@ export interface DeviceExportOptions {
 
 export async function deviceExport(device: MultipathDevice, options: DeviceExportOptions): Promise<NbdExport> {
   const { blocks, blockSize } = await device.capacity();
+  const unmap = await device.unmapSupport();
   const failed = (done: NbdDone) => (error: Error) => { options.onError?.(error); done(errnoOf(error)); };
   const flush = (done: NbdDone) => device.flush().then(() => done(), failed(done));
   const writeThen = (fua: boolean, done: NbdDone) => () => (fua ? flush(done) : done());
@@ -45,5 +47,8 @@ export async function deviceExport(device: MultipathDevice, options: DeviceExpor
       };
       step(offset);
     },
+    trim: unmap.supported
+      ? (offset, length, done) => { device.unmap(offset / blockSize, length / blockSize).then(() => done(), failed(done)); }
+      : undefined,
   };
 }

@@ -13,3 +13,4 @@ export * from './report-luns';
 export * from './read-capacity';
 export * from './alua';
 export * from './mode-sense';
+export * from './unmap';

@@ -1,6 +1,6 @@
 // One logical unit reached over one session: the block I/O and identity commands an application uses (READ/WRITE
-// 10/16, SYNCHRONIZE CACHE, INQUIRY with VPD 0x00/0x80/0x83, READ CAPACITY 10/16, REPORT LUNS, RTPG, TEST UNIT
-// READY), with the retries of scsi-retry.ts. Reads land in the caller's buffer; writes go from it without copies.
+// 10/16, SYNCHRONIZE CACHE, UNMAP, INQUIRY with VPD 0x00/0x80/0x83/0xB0/0xB2, READ CAPACITY 10/16, REPORT LUNS,
+// RTPG, TEST UNIT READY), with the retries of scsi-retry.ts. Reads land in the caller's buffer; writes go from it without copies.
 import {
   inquiryCommand, readCapacity10Command, readCapacity16Command, readCommand, reportLunsCommand,
   reportTargetPortGroupsCommand, type ScsiCdb, synchronizeCacheCommand, testUnitReadyCommand, vpdInquiryCommand, writeCommand,
@@ -10,7 +10,9 @@ import { parseStandardInquiry, type StandardInquiry } from '../scsi/inquiry';
 import { parseReadCapacity10, parseReadCapacity16 } from '../scsi/read-capacity';
 import { parseReportLuns, type LunEntry } from '../scsi/report-luns';
 import { parseReportTargetPortGroups, type ReportTargetPortGroups } from '../scsi/alua';
-import { parseSupportedVpdPages, parseUnitSerialNumber } from '../scsi/vpd';
+import { NO_UNMAP, planUnmap, unmapCommand, unmapSupport, type UnmapRange, type UnmapSupport } from '../scsi/unmap';
+import { parseBlockLimits, parseLogicalBlockProvisioning, parseSupportedVpdPages, parseUnitSerialNumber } from '../scsi/vpd';
+import { VpdPage } from '../scsi/opcodes';
 import { SessionArgumentError, ShortReadError } from './errors';
 import { runScsi, submitScsi } from './scsi-retry';
 import type { Session } from './session';
@@ -28,6 +30,9 @@ export interface DeviceIdentity {
 }
 
 export interface DeviceCapacity { blocks: number; blockSize: number }
+
+/** The most one UNMAP asks of the target, in bytes: a target that zero-fills must finish well within a timeout. */
+const UNMAP_BYTES_PER_COMMAND = 64 * 1024 * 1024;
 
 export class LunDevice {
   private capacityCache?: DeviceCapacity;
@@ -157,6 +162,44 @@ export class LunDevice {
 
   async flush(): Promise<void> {
     await runScsi(this.session, this.lun, synchronizeCacheCommand(), undefined, 'SYNCHRONIZE CACHE');
+  }
+
+  /** What the LU says of UNMAP (VPD 0xB2, limits from 0xB0), read once; `vpdPages` saves asking for page 0x00. */
+  unmapSupport(vpdPages?: readonly number[]): Promise<UnmapSupport> {
+    this.unmapSupportPending ??= this.readUnmapSupport(vpdPages);
+    return this.unmapSupportPending;
+  }
+
+  private unmapSupportPending?: Promise<UnmapSupport>;
+
+  private async readUnmapSupport(known?: readonly number[]): Promise<UnmapSupport> {
+    const pages = known ?? parseSupportedVpdPages(await this.dataIn(vpdInquiryCommand(0x00), 'INQUIRY VPD 0x00'));
+    if (!pages.includes(VpdPage.LOGICAL_BLOCK_PROVISIONING)) return NO_UNMAP;
+    const provisioning = parseLogicalBlockProvisioning(await this.dataIn(vpdInquiryCommand(VpdPage.LOGICAL_BLOCK_PROVISIONING), 'INQUIRY VPD 0xB2'));
+    const limits = pages.includes(VpdPage.BLOCK_LIMITS) ? parseBlockLimits(await this.dataIn(vpdInquiryCommand(VpdPage.BLOCK_LIMITS), 'INQUIRY VPD 0xB0')) : undefined;
+    return unmapSupport(provisioning, limits);
+  }
+
+  /**
+   * Deallocates `blocks` blocks at `lba` (UNMAP, in commands that fit the LU's limits, one after another). An LU
+   * that does not take UNMAP gets none: SessionArgumentError.
+   */
+  async unmap(lba: number, blocks: number): Promise<void> {
+    const support = await this.unmapSupport();
+    if (!support.supported) throw new SessionArgumentError('the LU does not support UNMAP (LBPU is not set in its VPD page 0xB2)');
+    const { blockSize, blocks: size } = await this.capacity();
+    if (!Number.isSafeInteger(lba) || !Number.isSafeInteger(blocks) || lba < 0 || blocks <= 0 || lba + blocks > size) {
+      throw new SessionArgumentError(`UNMAP of ${blocks} blocks at ${lba} is outside the LU's ${size} blocks`);
+    }
+    for (const ranges of planUnmap(lba, blocks, support, Math.max(1, Math.floor(UNMAP_BYTES_PER_COMMAND / blockSize)))) {
+      await this.unmapRanges(ranges);
+    }
+  }
+
+  /** One UNMAP command with these block descriptors (unmap() splits a range into such commands). */
+  async unmapRanges(ranges: readonly UnmapRange[]): Promise<void> {
+    const command = unmapCommand(ranges);
+    await runScsi(this.session, this.lun, command, command.parameterList, 'UNMAP');
   }
 
   private async dataIn(command: ReturnType<typeof inquiryCommand>, operation: string): Promise<Buffer> {

@@ -8,7 +8,11 @@ import { haveTool, requireTools } from './tools';
 
 const run = promisify(execFile);
 
-export interface TgtdLun { sizeBytes: number }
+export interface TgtdLun {
+  sizeBytes: number;
+  /** thin_provisioning=1: tgtd offers UNMAP and punches holes in the backing file for it. */
+  thin?: boolean;
+}
 export interface TgtdAccount { user: string; password: string }
 export interface TgtdTarget {
   name: string;
@@ -84,6 +88,7 @@ export class Tgtd {
       fs.truncateSync(file, target.luns[i].sizeBytes);
       this.files.push(file);
       await this.tgtadm(...L, '--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', String(i + 1), '-b', file);
+      if (target.luns[i].thin) await this.tgtadm(...L, '--op', 'update', '--mode', 'logicalunit', '--tid', tid, '--lun', String(i + 1), '--params', 'thin_provisioning=1');
     }
     for (const a of target.incoming ?? []) {
       await this.account(a);
