@@ -1,12 +1,13 @@
 // One path against tgtd on loopback: our initiator vs libiscsi's iscsi-perf on the same target in the same run,
 // sequential reads at 4 KiB and 64 KiB, QD 32. Writes: there is no read-write iscsi-perf, so our writes are paired
 // with our reads on the same session (same size, same QD, the same bytes moved: `--volume`), and with
-// `qemu-img convert -n` (libiscsi, qemu-block-extra) copying the same amount of random data into the same LU.
+// `qemu-img convert -n` (libiscsi, qemu-block-extra) copying the same amount of random data into the same LU, and
+// with raw TCP on the same loopback (iperf3: the sender's CPU per GB over the receiver's, the floor under ours).
 // The tools take turns for `--rounds N` rounds (default 3); the table and the ratios are of the medians, this VM
 // being noisy. Prints throughput, IOPS, CPU seconds per GB of the initiator process (ours: the whole Node
 // process; theirs: the child's user + system time). `--json` for machine output, `--time S` per iscsi-perf run.
 // `npm run bench:single-path` runs it compiled by tsc, as users run the library (tsx's module getters cost more).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -94,12 +95,37 @@ async function qemuConvert(source: string, url: string): Promise<Result> {
   };
 }
 
+/**
+ * Raw TCP on loopback (iperf3, 64 KiB writes, one stream): the CPU per GB of the sending process and of the
+ * receiving one. On loopback the sender's sendmsg also runs the receiver's TCP input (softirq on the sending CPU),
+ * so a sender pays more per byte than a receiver whatever protocol runs above: the floor under our write/read ratio.
+ */
+async function tcpLoopback(seconds: number): Promise<Result[]> {
+  const address = '127.31.0.2';
+  const port = String(15500 + (process.pid % 400));
+  const server = spawn('iperf3', ['-s', '-1', '-B', address, '-p', port], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const { stdout } = await run('iperf3', ['-c', address, '-p', port, '-t', String(seconds), '-l', '64K', '-J'], { maxBuffer: 16 << 20 });
+    const end = JSON.parse(stdout).end;
+    const bytes = end.sum_received.bytes as number;
+    const wall = end.sum_received.seconds as number;
+    const perGB = (percent: number) => (percent / 100) * wall / (bytes / 1e9);
+    const row = (rw: 'read' | 'write', percent: number): Result => ({
+      tool: 'tcp', rw, bs: 65536, qd: 1, seconds: wall, bytes, MBps: bytes / wall / 1e6, iops: 0, cpuSecondsPerGB: perGB(percent),
+    });
+    return [row('write', end.cpu_utilization_percent.host_total), row('read', end.cpu_utilization_percent.remote_total)];
+  } finally {
+    server.kill();
+  }
+}
+
 async function main(): Promise<void> {
   const seconds = Number(arg('--time', '5'));
   const rounds = Number(arg('--rounds', '3'));
   const json = process.argv.includes('--json');
-  for (const tool of ['tgtd', 'tgtadm', 'iscsi-perf', 'qemu-img']) {
-    if (!haveTool(tool)) throw new Error(`${tool} is not installed (apt install tgt libiscsi-bin qemu-utils qemu-block-extra)`);
+  for (const tool of ['tgtd', 'tgtadm', 'iscsi-perf', 'qemu-img', 'iperf3']) {
+    if (!haveTool(tool)) throw new Error(`${tool} is not installed (apt install tgt libiscsi-bin qemu-utils qemu-block-extra iperf3)`);
   }
   const source = `/dev/shm/iscsi-mpio-bench-${process.pid}.raw`;
   fs.writeFileSync(source, crypto.randomBytes(QEMU_BYTES));
@@ -118,6 +144,7 @@ async function main(): Promise<void> {
           runs.push(await ours(device, 'write', bs, VOLUME[bs]));
         }
         runs.push(await qemuConvert(source, url));
+        runs.push(...await tcpLoopback(seconds));
       }
     } finally {
       await device.close();
@@ -140,8 +167,9 @@ async function main(): Promise<void> {
   });
   const qemu = find('qemu-img', 'write', 0);
   const writeOverQemu = find('iscsi-mpio', 'write', 65536).MBps / qemu.MBps;
+  const tcpSendOverReceive = find('tcp', 'write', 65536).cpuSecondsPerGB / find('tcp', 'read', 65536).cpuSecondsPerGB;
   if (json) {
-    process.stdout.write(JSON.stringify({ runs, medians: results, ratios, writes, writeOverQemu }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runs, medians: results, ratios, writes, writeOverQemu, tcpSendOverReceive }, null, 2) + '\n');
     return;
   }
   const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -156,6 +184,9 @@ async function main(): Promise<void> {
   for (const w of writes) {
     console.log(`write ${w.bs / 1024}k / read ${w.bs / 1024}k (iscsi-mpio, same session): ${w.writeOverReadCpuPerGB.toFixed(2)}x CPU per GB, ${w.writeOverReadThroughput.toFixed(2)}x throughput`);
   }
+  console.log(`TCP alone on this host's loopback (iperf3, 64 KiB): the sender pays ${tcpSendOverReceive.toFixed(2)}x the receiver's CPU per GB`);
+  const write64 = writes.find((w) => w.bs === 65536)!.writeOverReadCpuPerGB;
+  console.log(`write 64k / read 64k CPU per GB over TCP's own sender/receiver ratio: ${(write64 / tcpSendOverReceive).toFixed(2)}x`);
   console.log(`write 64k: iscsi-mpio / qemu-img convert = ${writeOverQemu.toFixed(2)}x throughput`);
 }
 
