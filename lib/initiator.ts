@@ -41,7 +41,10 @@ export interface ChapOptions {
 export interface DiscoverOptions {
   chap?: ChapOptions;
   path?: PathSpec;
+  /** Each Text Response (default 10 s); also the login's unless loginTimeoutMs is given. */
   timeoutMs?: number;
+  /** The TCP connect (at most 5 s of it) and each Login Response. */
+  loginTimeoutMs?: number;
   /** Told of trouble that did not spoil the answer (an unanswered Logout Request). */
   onWarning?: (warning: Error) => void;
   /** As SessionRequest.digests. */
@@ -181,7 +184,7 @@ export class Initiator {
     const claim = await claimIsid({ initiatorName: this.name, targetName: '(discovery)', portal: formatPortal(p), sourceAddress, device });
     try {
       return await sendTargets({
-        initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, onWarning: options.onWarning,
+        initiatorName: this.name, portal: p, chap: chapOptions(options.chap), timeoutMs: options.timeoutMs, loginTimeoutMs: options.loginTimeoutMs, onWarning: options.onWarning,
         sourceAddress: options.path?.sourceAddress, device: options.path?.device, isid: claim.isid, digests: options.digests,
       });
     } finally {
@@ -285,7 +288,7 @@ export class Initiator {
     const vias = [request.portal, ...(request.discoveryPortals ?? [])].map(toPortal);
     const options: DiscoverOptions = {
       chap: request.chap, digests: typeof request.digests === 'object' ? request.digests.header : request.digests,
-      path: { sourceAddress, device }, timeoutMs: request.loginTimeoutMs,
+      path: { sourceAddress, device }, loginTimeoutMs: request.loginTimeoutMs, timeoutMs: request.commandTimeoutMs,
     };
     const answers = await Promise.all(vias.map(async (via) => ({ via: formatPortal(via), targets: await this.discover(via, options) })));
     return planPaths(specs, targetPortals(answers, request.target), layout);

@@ -103,6 +103,17 @@ describe('CLI against a hostile target', function () {
     assert.equal(run.stdoutBytes, 0, 'no unverified byte reached stdout');
   });
 
+  it('a Login Response that never comes: --login-timeout bounds the wait; exit 8 (timeout), one line naming it', async () => {
+    const t = await hostile({ loginResponse: () => undefined });
+    const started = Date.now();
+    const run = await runCli(['read', t.url, ...READ_64K, '--login-timeout', '1s']);
+    const took = Date.now() - started;
+    assert.equal(run.code, 8, run.stderr);
+    assert.match(oneLine(run), /no Login Response within 1000 ms/);
+    // The process's own start (tsx) takes part of it; without the flag the wait alone is 10 s.
+    assert.ok(took < 5000, `gave up after ${took} ms`);
+  });
+
   it('a Logout never answered after a good read: exit 0, the right bytes, the summary and one warning line', async () => {
     const t = await hostile({ script: (peer) => peer.serveForever({ ignoreLogout: true }) });
     const run = await runCli(['read', t.url, ...READ_64K]);

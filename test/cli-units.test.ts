@@ -38,6 +38,7 @@ describe('CLI: sizes and durations', function () {
     [['inquiry', '--timeout', 'abc'], /--timeout "abc"/],
     [['inquiry', '--timeout', '0'], /--timeout "0": must be at least 1 ms/],
     [['inquiry', '--timeout=-5'], /--timeout "-5"/],
+    [['inquiry', '--login-timeout', '0'], /--login-timeout "0": must be at least 1 ms/],
     [['read', '--length', '1k'], /required option '--offset <size>' not specified/],
   ] as Array<[string[], RegExp]>) {
     it(`${args.join(' ')}: usage error, exit 2, no login`, async () => {

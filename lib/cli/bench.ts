@@ -13,7 +13,7 @@ import { benchSvg } from '../bench/svg-chart';
 import { formatLiveLine, LiveLine } from '../bench/live-line';
 import { formatBenchReport, formatRun, RUN_HEADER } from '../bench/table';
 import { printResult } from './output';
-import { addLayoutOptions, addSessionOptions, chapOf, layoutOf, pathsOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
+import { addLayoutOptions, addSessionOptions, chapOf, layoutOf, loginTimeoutOf, pathsOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 
 const POLICIES: readonly string[] = POLICY_NAMES;
 
@@ -52,7 +52,7 @@ export function registerBench(program: Command): void {
       if (!json) process.stdout.write(RUN_HEADER + '\n');
       const request = {
         target: url.target, portal: url.portal, lun: url.lun, chap, digests: flags.digests,
-        commandTimeoutMs, nopIntervalMs: 60_000,
+        commandTimeoutMs, loginTimeoutMs: loginTimeoutOf(flags), nopIntervalMs: 60_000,
       };
       // One discovery for every run: --compare's single-path runs are then each one (local, portal) pair.
       const paths = await initiator.planPaths({ ...request, paths: pathsOf(flags), ...layoutOf(flags) });

@@ -8,7 +8,7 @@ import { parseIscsiUrl } from '../url';
 import { printResult } from './output';
 import { announceDegradedPaths } from './path-report';
 import { withDevice } from './with-device';
-import { addLayoutOptions, addPolicyOption, addSessionOptions, chapOf, layoutOf, pathsOf, policyOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
+import { addLayoutOptions, addPolicyOption, addSessionOptions, chapOf, layoutOf, loginTimeoutOf, pathsOf, policyOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 
 /** The DESIGN.md inquiry object for a connected device. */
 export async function describeDevice(device: MultipathDevice): Promise<Record<string, unknown> & { paths: Array<Record<string, unknown>> }> {
@@ -37,7 +37,7 @@ export function registerInquiry(program: Command): void {
       const url = parseIscsiUrl(urlText);
       const options = {
         target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
-        chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), reconnect: false,
+        chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), loginTimeoutMs: loginTimeoutOf(flags), reconnect: false,
       };
       const device = await new Initiator().connect(options);
       announceDegradedPaths(device, false);

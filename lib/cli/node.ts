@@ -6,7 +6,7 @@ import { NodeStore, RECORD_FORMAT, checkNodeName, defaultNodeName, newIsidSeed, 
 import { serviceDirs } from '../service/config-dir';
 import { askService } from '../service/control-client';
 import { keepSecret, printResult, warn } from './output';
-import { addPolicyOption, addSessionOptions, policyOf, readSecretFile, timeoutOf, type SessionFlags } from './session-options';
+import { addPolicyOption, addSessionOptions, policyOf, readSecretFile, loginTimeoutOf, timeoutOf, type SessionFlags } from './session-options';
 import { UsageError } from './usage-error';
 
 export function addConfigOption(command: Command): Command {
@@ -44,7 +44,7 @@ function buildRecord(urlText: string, flags: AddFlags): { record: NodeRecord; se
   if (flags.saveSecret && secret === undefined) throw new UsageError('--save-secret without a secret to save (user%secret@ in the URL, --chap-secret or --chap-secret-file)');
   const record: NodeRecord = {
     format: RECORD_FORMAT, name, url: urlWithoutSecret(url, user), paths: flags.path ?? [], policy: policyOf(flags),
-    startup, timeoutMs: timeoutOf(flags), isidSeed: newIsidSeed(),
+    startup, timeoutMs: timeoutOf(flags), loginTimeoutMs: loginTimeoutOf(flags), isidSeed: newIsidSeed(),
   };
   if (flags.digests !== undefined) record.digests = flags.digests;
   if (user) {
@@ -88,7 +88,7 @@ export function registerNode(program: Command): void {
       printResult(shown, !!flags.json, () => [
         `name:     ${r.name}`, `url:      ${r.url}`, `paths:    ${r.paths.join(' ') || '(routing decides)'}`, `policy:   ${r.policy}`,
         `startup:  ${r.startup}`, `digests:  ${r.digests === undefined ? 'offer CRC32C, accept None' : r.digests ? 'required' : 'refused'}`,
-        `timeout:  ${r.timeoutMs ?? 30000} ms`, `chap:     ${r.chap ? `${r.chap.user} (secret ${r.chap.secret !== undefined ? 'stored in the record' : 'read at start-up'})` : 'none'}`,
+        `timeout:  ${r.timeoutMs ?? 30000} ms (login ${r.loginTimeoutMs ?? 10000} ms)`, `chap:     ${r.chap ? `${r.chap.user} (secret ${r.chap.secret !== undefined ? 'stored in the record' : 'read at start-up'})` : 'none'}`,
         `isidSeed: ${r.isidSeed}`,
       ].join('\n'));
     });

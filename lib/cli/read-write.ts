@@ -11,7 +11,7 @@ import { writeOut } from './output';
 import { announceDegradedPaths, pathTraffic } from './path-report';
 import { TransferProgress } from './progress';
 import { withDevice } from './with-device';
-import { addLayoutOptions, addPolicyOption, addSessionOptions, chapOf, layoutOf, pathsOf, policyOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
+import { addLayoutOptions, addPolicyOption, addSessionOptions, chapOf, layoutOf, loginTimeoutOf, pathsOf, policyOf, timeoutOf, type LayoutFlags, type SessionFlags } from './session-options';
 import { fdSource, streamRead, streamWrite } from './transfer';
 
 /** A byte count or offset (`4096`, `4k`, `1MiB`); zero is allowed. */
@@ -24,7 +24,7 @@ async function open(urlText: string, flags: DeviceFlags): Promise<MultipathDevic
   const policy = policyOf(flags);
   const options = {
     target: url.target, portal: url.portal, lun: url.lun, paths: pathsOf(flags), ...layoutOf(flags), policy,
-    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags),
+    chap: chapOf(flags, url), digests: flags.digests, commandTimeoutMs: timeoutOf(flags), loginTimeoutMs: loginTimeoutOf(flags),
     noPathRetryMs: parseDuration(flags.downWait, '--down-wait'),
   };
   // Paths reconnect and fail over during the transfer; close() stops all of it.

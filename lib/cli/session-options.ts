@@ -1,5 +1,5 @@
-// Options the discover, inquiry, read, write and bench commands share: paths, CHAP, digests and the command
-// timeout. A CHAP secret comes from the URL, a flag, a file or the environment; the last two keep it out of
+// Options the discover, inquiry, read, write and bench commands share: paths, CHAP, digests, the command timeout
+// and the login timeout. A CHAP secret comes from the URL, a flag, a file or the environment; the last two keep it out of
 // process listings and shell history.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -22,6 +22,7 @@ export interface SessionFlags {
   mutualSecret?: string;
   digests?: boolean;
   timeout?: string;
+  loginTimeout?: string;
 }
 
 export interface LayoutFlags { allPortals?: boolean; pair?: boolean; discoveryPortal?: string[] }
@@ -36,12 +37,18 @@ export function addSessionOptions(command: Command): Command {
     .option('--mutual-secret <secret>', 'mutual CHAP: the target secret (default $ISCSI_MPIO_MUTUAL_SECRET)')
     .option('--digests', 'require CRC32C header and data digests (default: offer CRC32C, accept None)')
     .option('--no-digests', 'refuse digests (offer None only)')
-    .option('--timeout <duration>', 'command timeout: 500ms, 30s, 1m, or plain milliseconds', '30000');
+    .option('--timeout <duration>', 'command timeout: 500ms, 30s, 1m, or plain milliseconds', '30000')
+    .option('--login-timeout <duration>', 'per path: the TCP connect (at most 5s of it) and each Login Response', '10s');
 }
 
 /** The `--timeout` in milliseconds; a usage error unless it is a duration above zero. */
 export function timeoutOf(flags: SessionFlags): number {
   return parseDuration(flags.timeout ?? '30000', '--timeout');
+}
+
+/** The `--login-timeout` in milliseconds; a usage error unless it is a duration above zero. */
+export function loginTimeoutOf(flags: SessionFlags): number {
+  return parseDuration(flags.loginTimeout ?? '10s', '--login-timeout');
 }
 
 /** A secret file's first line (a trailing newline is not part of the secret). */

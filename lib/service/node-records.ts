@@ -27,6 +27,8 @@ export interface NodeRecord {
   digests?: boolean;
   /** Command timeout. */
   timeoutMs?: number;
+  /** Per path: the TCP connect (at most 5 s of it) and each Login Response; absent = 10 s. */
+  loginTimeoutMs?: number;
   chap?: { user: string; secret?: string; mutual?: { user: string; secret?: string } };
   isidSeed: string;
 }
@@ -68,7 +70,9 @@ export function validateRecord(value: unknown, where: string): NodeRecord {
   if (!(POLICY_NAMES as readonly string[]).includes(r.policy as string)) throw bad(`unknown policy ${JSON.stringify(r.policy)}`);
   if (r.startup !== 'automatic' && r.startup !== 'manual') throw bad(`"startup" is ${JSON.stringify(r.startup)}, not "automatic" or "manual"`);
   if (r.digests !== undefined && typeof r.digests !== 'boolean') throw bad('"digests" is not true or false');
-  if (r.timeoutMs !== undefined && !(Number.isSafeInteger(r.timeoutMs) && (r.timeoutMs as number) > 0)) throw bad('"timeoutMs" is not a positive integer');
+  for (const key of ['timeoutMs', 'loginTimeoutMs'] as const) {
+    if (r[key] !== undefined && !(Number.isSafeInteger(r[key]) && (r[key] as number) > 0)) throw bad(`"${key}" is not a positive integer`);
+  }
   if (typeof r.isidSeed !== 'string' || !/^[0-9a-f]{16}$/.test(r.isidSeed)) throw bad('bad or missing "isidSeed"');
   if (r.chap !== undefined) {
     const c = r.chap as Record<string, unknown>;

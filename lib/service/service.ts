@@ -196,7 +196,8 @@ export class Service {
     const url = parseIscsiUrl(record.url);
     const request: ConnectRequest = {
       target: url.target, portal: url.portal, lun: url.lun, paths: record.paths.map(parsePathSpec),
-      policy: record.policy, digests: record.digests, commandTimeoutMs: record.timeoutMs, reconnect: true, isidSeed: record.isidSeed,
+      policy: record.policy, digests: record.digests, commandTimeoutMs: record.timeoutMs, loginTimeoutMs: record.loginTimeoutMs,
+      reconnect: true, isidSeed: record.isidSeed,
       pathId: record.name,
     };
     if (record.chap) request.chap = this.chapOf(record);

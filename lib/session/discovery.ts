@@ -17,7 +17,10 @@ export interface DiscoveryOptions {
   sourceAddress?: string;
   device?: string;
   chap?: ChapInitiatorOptions;
+  /** Each Text Response (default 10 s); also the login's unless loginTimeoutMs is given. */
   timeoutMs?: number;
+  /** The TCP connect (at most 5 s of it) and each Login Response. */
+  loginTimeoutMs?: number;
   maxRedirects?: number;
   /** CRC32C digests: required (true), refused (false), preferred (unset). */
   digests?: boolean;
@@ -35,9 +38,10 @@ const ANSWER_TIMEOUTS = 6;
 
 export async function sendTargets(options: DiscoveryOptions): Promise<DiscoveredTarget[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const loginTimeoutMs = options.loginTimeoutMs ?? timeoutMs;
   const { connection, login, landed } = await loginWithRedirects({
-    initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, chap: options.chap, timeoutMs,
-    portal: options.portal, sourceAddress: options.sourceAddress, device: options.device, connectTimeoutMs: timeoutMs,
+    initiatorName: options.initiatorName, sessionType: 'Discovery', isid: options.isid, chap: options.chap, timeoutMs: loginTimeoutMs,
+    portal: options.portal, sourceAddress: options.sourceAddress, device: options.device, connectTimeoutMs: Math.min(loginTimeoutMs, 5000),
     maxRedirects: options.maxRedirects ?? 8, operational: options.operational,
     digests: { header: digestOffer(options.digests), data: digestOffer(options.digests) },
   });

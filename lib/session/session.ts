@@ -128,6 +128,8 @@ export class Session extends EventEmitter {
       // Fields given as undefined keep their defaults.
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SessionOptions,
     };
+    // A login timeout under the connect default bounds the connect too (`--login-timeout 2s` means 2 s, not 5).
+    if (options.connectTimeoutMs === undefined) this.o.connectTimeoutMs = Math.min(this.o.connectTimeoutMs, this.o.loginTimeoutMs);
     for (const key of ['connectTimeoutMs', 'loginTimeoutMs', 'commandTimeoutMs', 'nopIntervalMs', 'nopTimeoutMs', 'busyNopIntervalMs', 'busyNopTimeoutMs', 'reconnectBackoffMaxMs', 'logoutTimeoutMs'] as const) {
       const v = this.o[key];
       // A NaN or 0 would silently disable a timer or fail every command: refuse it here, whoever passed it.
