@@ -225,15 +225,19 @@ describe('PduConnection initiator socket (native pump)', () => {
       // 32 reads of 64 KiB outstanding: the pump asks the kernel to wake it only after 256 KiB.
       for (let itt = 1; itt <= 32; itt++) initiator.registerTask(itt, Buffer.alloc(64 * 1024));
       const nopIn = (itt: number) => target.send({ opcode: Opcode.NopIn, lun: 0, itt, ttt: 0xffffffff, statSN: itt, expCmdSN: 1, maxCmdSN: 1 });
+      const waits: number[] = [];
       for (const itt of [100, 101, 102]) {
         const got = until(initiator, 1);
         const sentAt = performance.now();
         nopIn(itt); // 48 bytes, far below the mark once the first wakeup set it
         assert.equal((await got)[0].bhs.itt, itt);
-        const waited = performance.now() - sentAt;
-        assert.ok(waited < 100, `NOP-In ${itt} arrived after ${waited.toFixed(1)} ms`);
+        waits.push(performance.now() - sentAt);
         initiator.removeAllListeners('pdu');
       }
+      // The fault this catches is a small PDU held until more data comes (for ever, on an idle link). A busy CI
+      // machine (ASan, two cores) can delay one wakeup by a scheduling slice, not all three.
+      const shown = waits.map((w) => w.toFixed(1)).join(', ');
+      assert.ok(Math.min(...waits) < 50 && Math.max(...waits) < 1000, `the NOP-Ins arrived after ${shown} ms`);
     } finally {
       initiator.destroy();
       target.destroy();
