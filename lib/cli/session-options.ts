@@ -38,7 +38,7 @@ export function addSessionOptions(command: Command): Command {
     .option('--digests', 'require CRC32C header and data digests (default: offer CRC32C, accept None)')
     .option('--no-digests', 'refuse digests (offer None only)')
     .option('--timeout <duration>', 'command timeout: 500ms, 30s, 1m, or plain milliseconds', '30000')
-    .option('--login-timeout <duration>', 'per path: the TCP connect (at most 5s of it) and each Login Response', '10s');
+    .option('--login-timeout <duration>', 'per path: the TCP connect (at most 5s of it) and each Login Response (default 10s; discover: --timeout)');
 }
 
 /** The `--timeout` in milliseconds; a usage error unless it is a duration above zero. */
@@ -46,9 +46,9 @@ export function timeoutOf(flags: SessionFlags): number {
   return parseDuration(flags.timeout ?? '30000', '--timeout');
 }
 
-/** The `--login-timeout` in milliseconds; a usage error unless it is a duration above zero. */
-export function loginTimeoutOf(flags: SessionFlags): number {
-  return parseDuration(flags.loginTimeout ?? '10s', '--login-timeout');
+/** The `--login-timeout` in milliseconds, else `fallbackMs`; a usage error unless it is a duration above zero. */
+export function loginTimeoutOf(flags: SessionFlags, fallbackMs = 10_000): number {
+  return flags.loginTimeout === undefined ? fallbackMs : parseDuration(flags.loginTimeout, '--login-timeout');
 }
 
 /** A secret file's first line (a trailing newline is not part of the secret). */

@@ -192,7 +192,7 @@ export class MultipathDevice extends LunDevice {
       .catch((error: Error) => { this.unmapSupportValue = undefined; throw error; });
     return this.unmapSupportValue;
   }
-  /** One UNMAP, placed and re-driven as a write: it changes the LU, so a path that died with it in flight is fenced first. */
+  /** One UNMAP, placed and re-driven as a write: it changes the LU, so a path that died with it in flight is fenced. */
   override unmapRanges(ranges: readonly UnmapRange[]): Promise<void> { return this.run('write', 0, (lu) => lu.unmapRanges(ranges)); }
   override testUnitReady(): Promise<void> { return this.run('none', 0, (lu) => lu.testUnitReady()); }
   override reportLuns(): Promise<LunEntry[]> { return this.run('none', 0, (lu) => lu.reportLuns()); }

@@ -3,6 +3,7 @@
 // from one shared zero buffer (the LU does not need WRITE SAME for it). TRIM is offered when the LU takes UNMAP
 // (LBPU in VPD 0xB2), and becomes UNMAP of the same blocks.
 import type { MultipathDevice } from '../mpio/multipath-device';
+import { NO_UNMAP } from '../scsi/unmap';
 import { NBD_ERRNO } from './constants';
 import type { NbdDone, NbdExport } from './export';
 
@@ -24,7 +25,8 @@ export interface DeviceExportOptions {
 
 export async function deviceExport(device: MultipathDevice, options: DeviceExportOptions): Promise<NbdExport> {
   const { blocks, blockSize } = await device.capacity();
-  const unmap = await device.unmapSupport();
+  // TRIM is advisory: an LU that lists page 0xB2 and then fails it is served without TRIM rather than not at all.
+  const unmap = await device.unmapSupport().catch(() => NO_UNMAP);
   const failed = (done: NbdDone) => (error: Error) => { options.onError?.(error); done(errnoOf(error)); };
   const flush = (done: NbdDone) => device.flush().then(() => done(), failed(done));
   const writeThen = (fua: boolean, done: NbdDone) => () => (fua ? flush(done) : done());

@@ -1,6 +1,7 @@
 // One logical unit reached over one session: the block I/O and identity commands an application uses (READ/WRITE
 // 10/16, SYNCHRONIZE CACHE, UNMAP, INQUIRY with VPD 0x00/0x80/0x83/0xB0/0xB2, READ CAPACITY 10/16, REPORT LUNS,
-// RTPG, TEST UNIT READY), with the retries of scsi-retry.ts. Reads land in the caller's buffer; writes go from it without copies.
+// RTPG, TEST UNIT READY), with the retries of scsi-retry.ts. Reads land in the caller's buffer; writes go from it
+// without copies.
 import {
   inquiryCommand, readCapacity10Command, readCapacity16Command, readCommand, reportLunsCommand,
   reportTargetPortGroupsCommand, type ScsiCdb, synchronizeCacheCommand, testUnitReadyCommand, vpdInquiryCommand, writeCommand,
@@ -164,9 +165,13 @@ export class LunDevice {
     await runScsi(this.session, this.lun, synchronizeCacheCommand(), undefined, 'SYNCHRONIZE CACHE');
   }
 
-  /** What the LU says of UNMAP (VPD 0xB2, limits from 0xB0), read once; `vpdPages` saves asking for page 0x00. */
+  /**
+   * What the LU says of UNMAP (VPD 0xB2, limits from 0xB0), read once (again after a failure: a path that was down
+   * then has an answer later); `vpdPages` saves asking for page 0x00.
+   */
   unmapSupport(vpdPages?: readonly number[]): Promise<UnmapSupport> {
-    this.unmapSupportPending ??= this.readUnmapSupport(vpdPages);
+    this.unmapSupportPending ??= this.readUnmapSupport(vpdPages)
+      .catch((error: Error) => { this.unmapSupportPending = undefined; throw error; });
     return this.unmapSupportPending;
   }
 

@@ -128,13 +128,13 @@ export class Session extends EventEmitter {
       // Fields given as undefined keep their defaults.
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SessionOptions,
     };
-    // A login timeout under the connect default bounds the connect too (`--login-timeout 2s` means 2 s, not 5).
-    if (options.connectTimeoutMs === undefined) this.o.connectTimeoutMs = Math.min(this.o.connectTimeoutMs, this.o.loginTimeoutMs);
     for (const key of ['connectTimeoutMs', 'loginTimeoutMs', 'commandTimeoutMs', 'nopIntervalMs', 'nopTimeoutMs', 'busyNopIntervalMs', 'busyNopTimeoutMs', 'reconnectBackoffMaxMs', 'logoutTimeoutMs'] as const) {
       const v = this.o[key];
       // A NaN or 0 would silently disable a timer or fail every command: refuse it here, whoever passed it.
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new SessionArgumentError(`${key} must be a number of milliseconds above 0, not ${String(v)}`);
     }
+    // A login timeout under the connect default bounds the connect too (`--login-timeout 2s` means 2 s, not 5).
+    if (options.connectTimeoutMs === undefined) this.o.connectTimeoutMs = Math.min(this.o.connectTimeoutMs, this.o.loginTimeoutMs);
     this.home = options.portal;
     this.core = new SessionCore(this.o.targetName, this.o, this.stats, {
       lost: (c, error) => this.connectionLost(c, error),
