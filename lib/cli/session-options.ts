@@ -1,6 +1,6 @@
 // Options the discover, inquiry, read, write and bench commands share: paths, CHAP, digests, the command timeout
-// and the login timeout. A CHAP secret comes from the URL, a flag, a file or the environment; the last two keep it out of
-// process listings and shell history.
+// and the login timeout. A CHAP secret comes from the URL, a flag, a file or the environment; the last two keep it
+// out of process listings and shell history.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ChapOptions, PathSpec } from '../initiator';
@@ -46,9 +46,12 @@ export function timeoutOf(flags: SessionFlags): number {
   return parseDuration(flags.timeout ?? '30000', '--timeout');
 }
 
-/** The `--login-timeout` in milliseconds, else `fallbackMs`; a usage error unless it is a duration above zero. */
-export function loginTimeoutOf(flags: SessionFlags, fallbackMs = 10_000): number {
-  return flags.loginTimeout === undefined ? fallbackMs : parseDuration(flags.loginTimeout, '--login-timeout');
+/**
+ * The `--login-timeout` in milliseconds, undefined when not given (the library's default then holds); a usage error
+ * unless it is a duration above zero.
+ */
+export function loginTimeoutOf(flags: SessionFlags): number | undefined {
+  return flags.loginTimeout === undefined ? undefined : parseDuration(flags.loginTimeout, '--login-timeout');
 }
 
 /** A secret file's first line (a trailing newline is not part of the secret). */

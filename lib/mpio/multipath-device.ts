@@ -83,7 +83,6 @@ export class MultipathDevice extends LunDevice {
   private readonly checker: PathChecker;
   private readonly o: Required<Omit<MultipathOptions, 'policy' | 'policyOptions'>>;
   private closed = false;
-  private unmapSupportValue?: Promise<UnmapSupport>;
   private aluaRefreshing = false;
   private aluaStale = false;
   private readonly fence: WriteFence;
@@ -186,11 +185,8 @@ export class MultipathDevice extends LunDevice {
   }
 
   override flush(): Promise<void> { return this.run('none', 0, (lu) => lu.flush()); }
-  override unmapSupport(): Promise<UnmapSupport> {
-    // Asked again after a failure (no path then is no answer for later).
-    this.unmapSupportValue ??= this.run('none', 0, (lu) => lu.unmapSupport(this.identityValue.vpdPages))
-      .catch((error: Error) => { this.unmapSupportValue = undefined; throw error; });
-    return this.unmapSupportValue;
+  protected override readUnmapSupport(): Promise<UnmapSupport> {
+    return this.run('none', 0, (lu) => lu.unmapSupport(this.identityValue.vpdPages));
   }
   /** One UNMAP, placed and re-driven as a write: it changes the LU, so a path that died with it in flight is fenced. */
   override unmapRanges(ranges: readonly UnmapRange[]): Promise<void> { return this.run('write', 0, (lu) => lu.unmapRanges(ranges)); }

@@ -177,7 +177,8 @@ export class LunDevice {
 
   private unmapSupportPending?: Promise<UnmapSupport>;
 
-  private async readUnmapSupport(known?: readonly number[]): Promise<UnmapSupport> {
+  /** Asks the LU (a multipath device asks through one of its paths). */
+  protected async readUnmapSupport(known?: readonly number[]): Promise<UnmapSupport> {
     const pages = known ?? parseSupportedVpdPages(await this.dataIn(vpdInquiryCommand(0x00), 'INQUIRY VPD 0x00'));
     if (!pages.includes(VpdPage.LOGICAL_BLOCK_PROVISIONING)) return NO_UNMAP;
     const provisioning = parseLogicalBlockProvisioning(await this.dataIn(vpdInquiryCommand(VpdPage.LOGICAL_BLOCK_PROVISIONING), 'INQUIRY VPD 0xB2'));
