@@ -5,7 +5,9 @@
 // with raw TCP on the same loopback (iperf3: the sender's CPU per GB over the receiver's, the floor under ours).
 // The tools take turns for `--rounds N` rounds (default 3); the table and the ratios are of the medians, this VM
 // being noisy. Prints throughput, IOPS, CPU seconds per GB of the initiator process (ours: the whole Node
-// process; theirs: the child's user + system time). `--json` for machine output, `--time S` per iscsi-perf run.
+// process; theirs: the child's), and that CPU split into user time (the process's own code) and system time (the
+// kernel: on loopback a sender's system time includes its peer's TCP input, which no protocol above TCP avoids).
+// `--json` for machine output, `--time S` per iscsi-perf run.
 // `npm run bench:single-path` runs it compiled by tsc, as users run the library (tsx's module getters cost more).
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -26,7 +28,18 @@ const VOLUME: Record<number, number> = { 4096: 256 * 2 ** 20, 65536: 2 * 2 ** 30
 /** What qemu-img convert copies into the LU: a file of random bytes (no zero detection can skip it). */
 const QEMU_BYTES = LUN_BYTES;
 
-interface Result { tool: string; rw: 'read' | 'write'; bs: number; qd: number; seconds: number; bytes: number; MBps: number; iops: number; cpuSecondsPerGB: number }
+/** CPU per GB: `cpuSecondsPerGB` is user + system, split as `userSecondsPerGB` (the process's own code) and
+ * `systemSecondsPerGB` (the kernel working for it: TCP, copies, wakeups). */
+interface Result {
+  tool: string; rw: 'read' | 'write'; bs: number; qd: number; seconds: number; bytes: number; MBps: number; iops: number;
+  cpuSecondsPerGB: number; userSecondsPerGB: number; systemSecondsPerGB: number;
+}
+
+/** CPU per GB from user and system seconds over the bytes moved. */
+function perGB(userSeconds: number, systemSeconds: number, bytes: number): Pick<Result, 'cpuSecondsPerGB' | 'userSecondsPerGB' | 'systemSecondsPerGB'> {
+  const gb = bytes / 1e9;
+  return { cpuSecondsPerGB: (userSeconds + systemSeconds) / gb, userSecondsPerGB: userSeconds / gb, systemSecondsPerGB: systemSeconds / gb };
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -58,28 +71,31 @@ async function ours(device: LunDevice, rw: 'read' | 'write', bs: number, volume:
   const bytes = ios * bs;
   return {
     tool: 'iscsi-mpio', rw, bs, qd: QD, seconds: elapsed, bytes, MBps: bytes / elapsed / 1e6, iops: ios / elapsed,
-    cpuSecondsPerGB: (cpu.user + cpu.system) / 1e6 / (bytes / 1e9),
+    ...perGB(cpu.user / 1e6, cpu.system / 1e6, bytes),
   };
 }
 
 async function iscsiPerf(url: string, bs: number, seconds: number): Promise<Result> {
   // iscsi-perf prints "iops average N (M MB/s)" last.
-  const { stdout, cpuSeconds } = await timed(['iscsi-perf', '-m', String(QD), '-b', String(bs / 512), '-t', String(seconds), url]);
+  const { stdout, userSeconds, systemSeconds } = await timed(['iscsi-perf', '-m', String(QD), '-b', String(bs / 512), '-t', String(seconds), url]);
   const averages = [...stdout.matchAll(/iops average (\d+)/g)];
   const iops = Number(averages[averages.length - 1][1]);
   const bytes = iops * bs * seconds;
-  return { tool: 'iscsi-perf', rw: 'read', bs, qd: QD, seconds, bytes, MBps: (iops * bs) / 1e6, iops, cpuSecondsPerGB: cpuSeconds / (bytes / 1e9) };
+  return { tool: 'iscsi-perf', rw: 'read', bs, qd: QD, seconds, bytes, MBps: (iops * bs) / 1e6, iops, ...perGB(userSeconds, systemSeconds, bytes) };
 }
 
 /** Runs `argv` under bash, whose `times` builtin then prints the child's user and system CPU (no GNU time needed). */
-async function timed(argv: string[]): Promise<{ stdout: string; cpuSeconds: number }> {
+async function timed(argv: string[]): Promise<{ stdout: string; userSeconds: number; systemSeconds: number }> {
   const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const { stdout } = await run('bash', ['-c', `${quoted} && times`], { maxBuffer: 16 << 20 });
   // `times` prints the shell's own user/system line, then the children's: "0m1.234s 0m0.567s".
   const lines = stdout.trimEnd().split('\n');
   const children = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1])!;
-  const cpuSeconds = Number(children[1]) * 60 + Number(children[2]) + Number(children[3]) * 60 + Number(children[4]);
-  return { stdout: lines.slice(0, -2).join('\n'), cpuSeconds };
+  return {
+    stdout: lines.slice(0, -2).join('\n'),
+    userSeconds: Number(children[1]) * 60 + Number(children[2]),
+    systemSeconds: Number(children[3]) * 60 + Number(children[4]),
+  };
 }
 
 /** `qemu-img convert -n` of `source` into the LU through libiscsi: its wall time and the child's CPU. */
@@ -87,11 +103,11 @@ async function qemuConvert(source: string, url: string): Promise<Result> {
   const t0 = performance.now();
   // -S 0: no zero detection, every byte is written; -n: the LU exists. The wall time includes its start and login
   // (tens of ms against seconds of copying).
-  const { cpuSeconds } = await timed(['qemu-img', 'convert', '-n', '-S', '0', '-f', 'raw', '-O', 'raw', source, url]);
+  const { userSeconds, systemSeconds } = await timed(['qemu-img', 'convert', '-n', '-S', '0', '-f', 'raw', '-O', 'raw', source, url]);
   const seconds = (performance.now() - t0) / 1000;
   return {
     tool: 'qemu-img', rw: 'write', bs: 0, qd: 0, seconds, bytes: QEMU_BYTES, MBps: QEMU_BYTES / seconds / 1e6, iops: 0,
-    cpuSecondsPerGB: cpuSeconds / (QEMU_BYTES / 1e9),
+    ...perGB(userSeconds, systemSeconds, QEMU_BYTES),
   };
 }
 
@@ -110,11 +126,13 @@ async function tcpLoopback(seconds: number): Promise<Result[]> {
     const end = JSON.parse(stdout).end;
     const bytes = end.sum_received.bytes as number;
     const wall = end.sum_received.seconds as number;
-    const perGB = (percent: number) => (percent / 100) * wall / (bytes / 1e9);
-    const row = (rw: 'read' | 'write', percent: number): Result => ({
-      tool: 'tcp', rw, bs: 65536, qd: 1, seconds: wall, bytes, MBps: bytes / wall / 1e6, iops: 0, cpuSecondsPerGB: perGB(percent),
+    // iperf3 reports each side's user and system CPU as percentages of the wall time.
+    const row = (rw: 'read' | 'write', userPercent: number, systemPercent: number): Result => ({
+      tool: 'tcp', rw, bs: 65536, qd: 1, seconds: wall, bytes, MBps: bytes / wall / 1e6, iops: 0,
+      ...perGB((userPercent / 100) * wall, (systemPercent / 100) * wall, bytes),
     });
-    return [row('write', end.cpu_utilization_percent.host_total), row('read', end.cpu_utilization_percent.remote_total)];
+    const cpu = end.cpu_utilization_percent;
+    return [row('write', cpu.host_user, cpu.host_system), row('read', cpu.remote_user, cpu.remote_system)];
   } finally {
     server.kill();
   }
@@ -163,34 +181,40 @@ async function main(): Promise<void> {
   const writes = [4096, 65536].map((bs) => {
     const read = find('iscsi-mpio', 'read', bs);
     const write = find('iscsi-mpio', 'write', bs);
-    return { bs, writeOverReadCpuPerGB: write.cpuSecondsPerGB / read.cpuSecondsPerGB, writeOverReadThroughput: write.MBps / read.MBps };
+    return {
+      bs, writeOverReadCpuPerGB: write.cpuSecondsPerGB / read.cpuSecondsPerGB, writeOverReadThroughput: write.MBps / read.MBps,
+      writeOverReadUser: write.userSecondsPerGB / read.userSecondsPerGB, writeOverReadSystem: write.systemSecondsPerGB / read.systemSecondsPerGB,
+    };
   });
   const qemu = find('qemu-img', 'write', 0);
   const writeOverQemu = find('iscsi-mpio', 'write', 65536).MBps / qemu.MBps;
-  const tcpSendOverReceive = find('tcp', 'write', 65536).cpuSecondsPerGB / find('tcp', 'read', 65536).cpuSecondsPerGB;
+  const tcpSender = find('tcp', 'write', 65536);
+  const tcpReceiver = find('tcp', 'read', 65536);
+  const tcpSendOverReceive = tcpSender.cpuSecondsPerGB / tcpReceiver.cpuSecondsPerGB;
+  const tcpSystemSendOverReceive = tcpSender.systemSecondsPerGB / tcpReceiver.systemSecondsPerGB;
   if (json) {
-    process.stdout.write(JSON.stringify({ runs, medians: results, ratios, writes, writeOverQemu, tcpSendOverReceive }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ runs, medians: results, ratios, writes, writeOverQemu, tcpSendOverReceive, tcpSystemSendOverReceive }, null, 2) + '\n');
     return;
   }
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   console.log(`one path, tgtd on loopback, QD ${QD}, iscsi-perf ${seconds} s per run, ours ${VOLUME[4096] / 2 ** 20} MiB (4k) / ${VOLUME[65536] / 2 ** 20} MiB (64k) per run, qemu-img ${QEMU_BYTES >> 20} MiB (sequential), medians of ${rounds} rounds, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`${'tool'.padEnd(11)} ${pad('rw', 5)} ${pad('bs', 6)} ${pad('MB/s', 8)} ${pad('IOPS', 8)} ${pad('CPU s/GB', 9)}`);
+  console.log(`${'tool'.padEnd(11)} ${pad('rw', 5)} ${pad('bs', 6)} ${pad('MB/s', 8)} ${pad('IOPS', 8)} ${pad('CPU s/GB', 9)} ${pad('user', 6)} ${pad('system', 6)}`);
   for (const r of results) {
-    console.log(`${r.tool.padEnd(11)} ${pad(r.rw, 5)} ${pad(r.bs ? r.bs / 1024 + 'k' : '-', 6)} ${pad(r.MBps.toFixed(1), 8)} ${pad(Math.round(r.iops), 8)} ${pad(r.cpuSecondsPerGB.toFixed(3), 9)}`);
+    console.log(`${r.tool.padEnd(11)} ${pad(r.rw, 5)} ${pad(r.bs ? r.bs / 1024 + 'k' : '-', 6)} ${pad(r.MBps.toFixed(1), 8)} ${pad(Math.round(r.iops), 8)} ${pad(r.cpuSecondsPerGB.toFixed(3), 9)} ${pad(r.userSecondsPerGB.toFixed(3), 6)} ${pad(r.systemSecondsPerGB.toFixed(3), 6)}`);
   }
   for (const r of ratios) {
     console.log(`read ${r.bs / 1024}k: iscsi-mpio / iscsi-perf = ${r.throughputRatio.toFixed(2)}x throughput, ${r.iopsRatio.toFixed(2)}x IOPS, ${r.cpuPerGBRatio.toFixed(2)}x CPU per GB`);
   }
   for (const w of writes) {
-    console.log(`write ${w.bs / 1024}k / read ${w.bs / 1024}k (iscsi-mpio, same session): ${w.writeOverReadCpuPerGB.toFixed(2)}x CPU per GB, ${w.writeOverReadThroughput.toFixed(2)}x throughput`);
+    console.log(`write ${w.bs / 1024}k / read ${w.bs / 1024}k (iscsi-mpio, same session): ${w.writeOverReadCpuPerGB.toFixed(2)}x CPU per GB (user ${w.writeOverReadUser.toFixed(2)}x, system ${w.writeOverReadSystem.toFixed(2)}x), ${w.writeOverReadThroughput.toFixed(2)}x throughput`);
   }
-  console.log(`TCP alone on this host's loopback (iperf3, 64 KiB): the sender pays ${tcpSendOverReceive.toFixed(2)}x the receiver's CPU per GB`);
+  console.log(`TCP alone on this host's loopback (iperf3, 64 KiB): the sender pays ${tcpSendOverReceive.toFixed(2)}x the receiver's CPU per GB (system ${tcpSystemSendOverReceive.toFixed(2)}x)`);
   const write64 = writes.find((w) => w.bs === 65536)!.writeOverReadCpuPerGB;
   console.log(`write 64k / read 64k CPU per GB over TCP's own sender/receiver ratio: ${(write64 / tcpSendOverReceive).toFixed(2)}x`);
   console.log(`write 64k: iscsi-mpio / qemu-img convert = ${writeOverQemu.toFixed(2)}x throughput`);
 }
 
-/** Per tool, direction and size, the run with the median throughput, its CPU per GB the median of that group's. */
+/** Per tool, direction and size, the run with the median throughput, each CPU per GB figure the median of that group's. */
 function medians(runs: Result[]): Result[] {
   const groups = new Map<string, Result[]>();
   for (const r of runs) {
@@ -200,7 +224,12 @@ function medians(runs: Result[]): Result[] {
   const middle = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   return [...groups.values()].map((group) => {
     const mid = [...group].sort((a, b) => a.MBps - b.MBps)[Math.floor(group.length / 2)];
-    return { ...mid, cpuSecondsPerGB: middle(group.map((r) => r.cpuSecondsPerGB)) };
+    return {
+      ...mid,
+      cpuSecondsPerGB: middle(group.map((r) => r.cpuSecondsPerGB)),
+      userSecondsPerGB: middle(group.map((r) => r.userSecondsPerGB)),
+      systemSecondsPerGB: middle(group.map((r) => r.systemSecondsPerGB)),
+    };
   });
 }
 

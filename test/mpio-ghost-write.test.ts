@@ -76,9 +76,17 @@ describe('mpio: no ghost writes (a stalled controller resumes after the re-drive
     const stalled = await twoPaths();
     const lbas = Array.from({ length: WRITES }, (_, i) => 1000 + i * 8);
     await Promise.all(lbas.map((lba) => device!.write(lba, pattern('A', lba))));
+    const counted = () => device!.paths.reduce((sum, p) => {
+      const s = p.stats.snapshot();
+      return { writes: sum.writes + s.writes, others: sum.others + s.others };
+    }, { writes: 0, others: 0 });
+    const before = counted();
     target!.holdCommands(stalled);
     const unmaps = await Promise.allSettled(lbas.map((lba) => device!.unmap(lba, 1)));
     assert.deepEqual(unmaps.filter((r) => r.status === 'rejected'), [], 'every UNMAP was acknowledged (re-driven where its path stalled)');
+    const after = counted();
+    assert.equal(after.writes, before.writes, 'an UNMAP is not counted as a write');
+    assert.ok(after.others - before.others >= lbas.length, `each UNMAP is counted with the other commands (${after.others - before.others})`);
     assert.ok(device!.fenceStats.held > 0, 'some UNMAPs were held by the stalled member and waited for the fence');
     for (const lba of lbas) assert.ok((await device!.read(lba, 1)).every((b) => b === 0), `block ${lba} reads zeros after its UNMAP`);
 

@@ -3,7 +3,6 @@
 // it), a path checker that reinstates failed paths, and bounded queueing while no path is usable (protocol.md §0
 // item 16). It is a LunDevice, so code written for one path keeps working.
 import { EventEmitter } from 'node:events';
-import type { DataDirection } from '../scsi/commands';
 import type { UnmapRange, UnmapSupport } from '../scsi/unmap';
 import { targetPortOf } from '../scsi/designators';
 import { ScsiError } from '../scsi/scsi-error';
@@ -18,7 +17,7 @@ import { Path, type PathInfo, type PathState } from './path';
 import { PathChecker } from './path-checker';
 import type { PathSelector, PolicyName } from './path-selector';
 import { createPolicy } from './policies';
-import { needsFence, WriteFence, type FenceStats } from './write-fence';
+import { needsFence, WriteFence, type FenceStats, type IoKind } from './write-fence';
 import type { NbdListen, NbdServer } from '../nbd/server';
 import type { Registry } from 'prom-client';
 
@@ -189,7 +188,7 @@ export class MultipathDevice extends LunDevice {
     return this.run('none', 0, (lu) => lu.unmapSupport(this.identityValue.vpdPages));
   }
   /** One UNMAP, placed and re-driven as a write: it changes the LU, so a path that died with it in flight is fenced. */
-  override unmapRanges(ranges: readonly UnmapRange[]): Promise<void> { return this.run('write', 0, (lu) => lu.unmapRanges(ranges)); }
+  override unmapRanges(ranges: readonly UnmapRange[]): Promise<void> { return this.run('unmap', 0, (lu) => lu.unmapRanges(ranges)); }
   override testUnitReady(): Promise<void> { return this.run('none', 0, (lu) => lu.testUnitReady()); }
   override reportLuns(): Promise<LunEntry[]> { return this.run('none', 0, (lu) => lu.reportLuns()); }
   override reportTargetPortGroups(): Promise<ReportTargetPortGroups> { return this.run('none', 0, (lu) => lu.reportTargetPortGroups()); }
@@ -258,9 +257,9 @@ export class MultipathDevice extends LunDevice {
   // ---- the I/O path ----
 
   /** dispatch() for the commands off the hot path, written as promises. */
-  private run<T>(direction: DataDirection, bytes: number, op: (lu: LunDevice) => Promise<T>): Promise<T> {
+  private run<T>(kind: IoKind, bytes: number, op: (lu: LunDevice) => Promise<T>): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.dispatch(direction, bytes, (lu, res, rej) => { op(lu).then(res, rej); }, resolve, reject);
+      this.dispatch(kind, bytes, (lu, res, rej) => { op(lu).then(res, rej); }, resolve, reject);
     });
   }
 
@@ -269,10 +268,10 @@ export class MultipathDevice extends LunDevice {
    * usable path; with none, waits up to noPathRetryMs for one (NoPathError after that). The first attempt needs no
    * promise of its own: that is every I/O while the paths work.
    */
-  private dispatch<T>(direction: DataDirection, bytes: number, submit: Submit<T>, resolve: (v: T) => void, reject: (e: Error) => void): void {
+  private dispatch<T>(kind: IoKind, bytes: number, submit: Submit<T>, resolve: (v: T) => void, reject: (e: Error) => void): void {
     const candidates = this.candidates;
     if (this.closed || candidates.length === 0) {
-      this.redrive(direction, bytes, submit).then(resolve, reject);
+      this.redrive(kind, bytes, submit).then(resolve, reject);
       return;
     }
     const selector = this.selector;
@@ -281,10 +280,10 @@ export class MultipathDevice extends LunDevice {
     selector.startIo(path, bytes);
     const started = performance.now();
     submit(path.lu, (value) => {
-      this.succeeded(selector, path, direction, bytes, started);
+      this.succeeded(selector, path, kind, bytes, started);
       resolve(value);
     }, (error) => {
-      if (this.failed(selector, path, bytes, started, error)) this.redrive(direction, bytes, submit, error, 1, path).then(resolve, reject);
+      if (this.failed(selector, path, bytes, started, error)) this.redrive(kind, bytes, submit, error, 1, path).then(resolve, reject);
       else reject(error);
     });
   }
@@ -293,12 +292,12 @@ export class MultipathDevice extends LunDevice {
    * The retry loop of dispatch(): `attempts` made so far, the last of them failing with `lastError` on `lastPath`.
    * A write that may still execute where it failed waits for the fence first (lib/mpio/write-fence.ts).
    */
-  private async redrive<T>(direction: DataDirection, bytes: number, submit: Submit<T>, lastError?: Error, attempts = 0, lastPath?: Path): Promise<T> {
+  private async redrive<T>(kind: IoKind, bytes: number, submit: Submit<T>, lastError?: Error, attempts = 0, lastPath?: Path): Promise<T> {
     let waitingSince: number | undefined;
     // Bounds re-drives on paths that flap (reinstated, failing again) even while some path looks usable.
     const maxAttempts = 3 * this.pathList.length + 3;
     for (;;) {
-      if (lastPath && needsFence(direction, lastError)) {
+      if (lastPath && needsFence(kind, lastError)) {
         await this.fence.wait(lastPath, lastError);
         lastPath = undefined;
       }
@@ -328,7 +327,7 @@ export class MultipathDevice extends LunDevice {
       const started = performance.now();
       try {
         const result = await new Promise<T>((resolve, reject) => submit(path.lu, resolve, reject));
-        this.succeeded(selector, path, direction, bytes, started);
+        this.succeeded(selector, path, kind, bytes, started);
         return result;
       } catch (error) {
         if (!this.failed(selector, path, bytes, started, error)) throw error;
@@ -338,9 +337,10 @@ export class MultipathDevice extends LunDevice {
     }
   }
 
-  private succeeded(selector: PathSelector<Path>, path: Path, direction: DataDirection, bytes: number, started: number): void {
+  private succeeded(selector: PathSelector<Path>, path: Path, kind: IoKind, bytes: number, started: number): void {
     const us = (performance.now() - started) * 1000;
-    path.stats.end(direction, bytes, us);
+    // An UNMAP moves no data: it counts with the other commands, not as a write of 0 bytes.
+    path.stats.end(kind === 'unmap' ? 'none' : kind, bytes, us);
     selector.endIo(path, bytes, us);
   }
 

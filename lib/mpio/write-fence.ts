@@ -14,6 +14,7 @@
 // confirmed abort, and are re-driven as usual. With no working path and no reinstatement within `timeoutMs` the
 // write fails: its outcome is unknown, and the application is told so rather than told it is done.
 // Reads need none of this (a late read harms nobody, and the session detaches the read's buffer first).
+import type { DataDirection } from '../scsi/commands';
 import { PathError } from '../session/errors';
 import { NoPathError } from './errors';
 import type { Path } from './path';
@@ -57,9 +58,12 @@ export interface FenceStats {
   flightWaits: number;
 }
 
-/** Whether a failed attempt needs fencing before it may be re-driven. */
-export function needsFence(direction: string, error: unknown): error is PathError & { indeterminate: { generation: number } } {
-  return direction === 'write' && error instanceof PathError && error.indeterminate !== undefined;
+/** What an I/O does, for fencing and counting: its data direction, or 'unmap' (changes the medium, moves no data). */
+export type IoKind = DataDirection | 'unmap';
+
+/** Whether a failed attempt needs fencing before it may be re-driven: it changes the medium and may still execute. */
+export function needsFence(kind: IoKind, error: unknown): error is PathError & { indeterminate: { generation: number } } {
+  return (kind === 'write' || kind === 'unmap') && error instanceof PathError && error.indeterminate !== undefined;
 }
 
 export class WriteFence {
