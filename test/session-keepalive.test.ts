@@ -10,8 +10,10 @@ const TIMERS: KeepaliveTimers = { idleIntervalMs: 5000, idleTimeoutMs: 5000, bus
 function harness(busy: boolean) {
   let now = 0;
   const log = { pings: 0, dead: [] as number[] };
-  const state = { busy };
-  const k = new Keepalive(TIMERS, { busy: () => state.busy, ping: () => log.pings++, dead: (ms) => log.dead.push(ms), now: () => now }, false);
+  const state = { busy, taskManagement: false };
+  const k = new Keepalive(TIMERS, {
+    busy: () => state.busy, mayBeSilent: () => state.taskManagement, ping: () => log.pings++, dead: (ms) => log.dead.push(ms), now: () => now,
+  }, false);
   /** Advances the clock tick by tick (the real timer's 125 ms), calling check() each time. */
   const advance = (ms: number, heardEvery?: number) => {
     for (let t = 0; t < ms; t += 125) {
@@ -71,6 +73,22 @@ describe('session: keepalive', () => {
     h.state.busy = true;
     h.advance(500);
     assert.equal(h.log.dead.length, 1);
+  });
+
+  it('while task management is outstanding a busy connection is judged on the long timers, and a busy ping gets the long deadline', () => {
+    const h = harness(true);
+    h.state.taskManagement = true; // istgt: silent for about 1 s over a LOGICAL UNIT RESET
+    h.advance(2000);
+    assert.equal(h.log.pings, 0, 'no ping after 2 s of silence');
+    h.k.heard(); // the reset's answer
+    h.state.taskManagement = false;
+    h.advance(875);
+    assert.equal(h.log.pings, 1, 'busy again: a ping after 500 ms');
+    h.state.taskManagement = true; // a reset sent after the ping
+    h.advance(4500);
+    assert.deepEqual(h.log.dead, [], 'the ping sent while busy now has the idle deadline');
+    h.advance(750);
+    assert.equal(h.log.dead.length, 1, 'still dead after the long timers: the target never answered');
   });
 
   it('a late tick (the event loop stalled) judges nothing; the next one does', () => {

@@ -1,6 +1,6 @@
 // Task management and ALUA against the embedded target over real loopback sockets (protocol.md §1.10, §7):
 // LOGICAL UNIT RESET through Session.lunReset, the unit attention it leaves retried invisibly by the device layer
-// (and visible as 29/03 to a raw command on another nexus); REPORT TARGET PORT GROUPS through LunDevice giving each
+// (and visible as 29/03 to a raw command on another nexus), a target silent while it runs the reset; REPORT TARGET PORT GROUPS through LunDevice giving each
 // member's state, and following setAluaState with UNIT ATTENTION 2A/06 retried invisibly.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -86,6 +86,23 @@ describe('session ↔ embedded target: task management and ALUA', function () {
       assert.equal(await a.session.lunReset(9), 2);
       await a.testUnitReady(); // nothing was reset: no unit attention queued, the session is fine
       assert.equal(a.session.state, 'loggedIn');
+    });
+
+    // istgt answers a LOGICAL UNIT RESET after about 1 s and reads nothing meanwhile, pings included: longer than the
+    // busy keepalive's 500 + 500 ms. The multipath fence sends its reset over a working path, which must survive it.
+    it('keeps a connection whose target is silent for 1.5 s while it runs the reset, as istgt is for about 1 s', async () => {
+      const a = await connect(0, 25);
+      const states: string[] = [];
+      a.session.on('state', (state: string) => states.push(state));
+      target.setTaskManagementDelay(1500);
+      const sentAt = Date.now();
+      assert.equal(await a.session.lunReset(1), 0, 'function complete');
+      const elapsed = Date.now() - sentAt;
+      assert.ok(elapsed >= 1400, `the target answered after ${elapsed} ms: it did hold the reset`);
+      target.setTaskManagementDelay(0);
+      assert.deepEqual(states, [], 'the connection never went down');
+      assert.equal(a.session.state, 'loggedIn');
+      await a.testUnitReady();
     });
 
     // The target aborts the LUN's outstanding commands and never answers them (SAM-5); the session ends them when

@@ -4,6 +4,9 @@
 // - busy (commands outstanding): a short silence and a short deadline (defaults 500 ms + 500 ms), so a silently
 //   cut path under load is found in about a second, while its siblings keep completing I/O;
 // - idle: open-iscsi's noop_out_interval / noop_out_timeout (5 s + 5 s), so an idle path costs nothing.
+// - task management outstanding: the idle timers, busy or not. A target may run a reset before it reads anything
+//   else (istgt is silent for about 1 s over a LOGICAL UNIT RESET), and the request has its own timeout that takes
+//   the connection down; the multipath fence sends its reset over a working path, which must not fail for it.
 // A saturated link or a slow target keeps sending PDUs (or answers the ping), so it is never declared dead. A tick
 // that comes late (the event loop itself stalled: GC, a busy CPU) judges nothing: the silence was ours.
 export interface KeepaliveTimers {
@@ -22,6 +25,8 @@ export const DEFAULT_KEEPALIVE: KeepaliveTimers = { idleIntervalMs: 5000, idleTi
 export interface KeepaliveHooks {
   /** Whether commands are outstanding on the connection now. */
   busy(): boolean;
+  /** Whether the target may be silent now (a task management request is outstanding): the idle timers apply. */
+  mayBeSilent?(): boolean;
   ping(): void;
   /** No PDU for `silentMs`, the last ping unanswered for its deadline. Called once; the keepalive stops. */
   dead(silentMs: number): void;
@@ -70,10 +75,13 @@ export class Keepalive {
     const late = now - this.lastTick > 3 * this.tickMs;
     this.lastTick = now;
     if (late) return; // the loop stalled: what looks like silence may be PDUs we have not read yet
-    const busy = this.hooks.busy();
+    const patient = this.hooks.mayBeSilent?.() ?? false;
+    const busy = !patient && this.hooks.busy();
     if (this.pingSentAt !== 0) {
-      // A ping sent while idle gets the busy deadline once commands are waiting on the answer.
-      const deadline = busy ? Math.min(this.pingDeadline, this.timers.busyTimeoutMs) : this.pingDeadline;
+      // A ping sent while idle gets the busy deadline once commands are waiting on the answer; one sent while busy
+      // gets the idle deadline once the target may be silent.
+      const deadline = patient ? Math.max(this.pingDeadline, this.timers.idleTimeoutMs)
+        : busy ? Math.min(this.pingDeadline, this.timers.busyTimeoutMs) : this.pingDeadline;
       if (now - this.pingSentAt >= deadline) {
         this.stop();
         this.hooks.dead(Math.round(now - this.lastHeard));

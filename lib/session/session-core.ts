@@ -51,6 +51,12 @@ export class SessionCore {
     return false;
   }
 
+  /** Whether a task management request waits for its answer (the keepalive lets the target be silent meanwhile). */
+  hasTaskManagementOutstanding(): boolean {
+    for (const task of this.tasks.values()) if (task.tmf && !task.aborted) return true;
+    return false;
+  }
+
   /**
    * A Data-In, R2T or SCSI Response for a tag no command of ours holds. After an answered ABORT TASK for a read
    * under that very tag it is a response that lost the race with the abort: dropped, and said (other commands ended

@@ -311,6 +311,7 @@ export class Session extends EventEmitter {
       idleIntervalMs: this.o.nopIntervalMs, idleTimeoutMs: this.o.nopTimeoutMs, busyIntervalMs: this.o.busyNopIntervalMs, busyTimeoutMs: this.o.busyNopTimeoutMs,
     }, {
       busy: () => this.core.hasLiveTasks(),
+      mayBeSilent: () => this.core.hasTaskManagementOutstanding(),
       ping: () => sendPing(this.core),
       dead: (ms) => this.connectionLost(c, new Error(`no PDU for ${ms} ms, NOP-Out ping unanswered`)),
     });

@@ -36,6 +36,7 @@ export class MemberPortal {
   up = false;
   responseDelayMs = 0;
   loginDelayMs = 0;
+  taskManagementDelayMs = 0;
 
   constructor(readonly index: number, address: string, port: number, readonly tpgt: number, iqn: string, rate: number | undefined,
     public alua: AluaAccessState, accept: (socket: net.Socket, member: MemberPortal) => void) {

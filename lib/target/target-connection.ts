@@ -33,6 +33,8 @@ const REJECT_COMMAND_NOT_SUPPORTED = 0x05;
 export const COMMAND_WINDOW = 128;
 /** PDUs a connection may queue in a stalled member before the target stops reading its socket (TCP pushes back). */
 const HELD_PDUS_PER_CONNECTION = 1024;
+/** Why a connection stopped reading: a stalled member's queue is full, the socket's send buffer is, or a delayed task management function runs. */
+export type ReadingPause = 'hold' | 'send' | 'task-management';
 
 /** How the connection finds the logical unit behind a LUN, and answers for LUNs that do not exist. */
 export interface LunResolver {
@@ -70,6 +72,8 @@ export interface ConnectionHost {
   responseDelayMs(): number;
   /** Milliseconds to hold each connection's first Login Response back (fault injection; 0 = none). */
   loginDelayMs(): number;
+  /** Milliseconds a task management request waits, its connection reading nothing (fault injection; 0 = none). */
+  taskManagementDelayMs(): number;
   /** NOP-In ping interval in ms (0 = never) and how long to wait for the answer. */
   readonly nopInterval: number;
   readonly nopTimeout: number;
@@ -119,7 +123,7 @@ export class TargetConnection extends EventEmitter {
   private readonly nop: NopKeeper;
   private readonly text: TextExchange;
   /** Why the socket is not read now: the member's hold queue is full, or the initiator does not read our answers. */
-  private readonly readingPausedFor = new Set<'hold' | 'send'>();
+  private readonly readingPausedFor = new Set<ReadingPause>();
 
   constructor(socket: net.Socket, readonly host: ConnectionHost) {
     super();
@@ -246,12 +250,13 @@ export class TargetConnection extends EventEmitter {
     }
   }
 
-  private pauseReading(reason: 'hold' | 'send'): void {
+  /** Stops reading PDUs for `reason` until resumeReading(reason); reading resumes once no reason is left. */
+  pauseReading(reason: ReadingPause): void {
     if (this.readingPausedFor.size === 0) this.pdu.setReading(false);
     this.readingPausedFor.add(reason);
   }
 
-  private resumeReading(reason: 'hold' | 'send'): void {
+  resumeReading(reason: ReadingPause): void {
     if (!this.readingPausedFor.delete(reason) || this.readingPausedFor.size > 0 || this.phase === 'closed') return;
     this.pdu.setReading(true);
   }

@@ -223,6 +223,15 @@ export class Target extends EventEmitter {
     for (const m of this.select(member)) m.responseDelayMs = ms;
   }
 
+  /**
+   * Starts each task management function only after `ms`, reading nothing on its connection meanwhile, so nothing
+   * is answered there, pings included: istgt is silent for about 1 s while it runs a LOGICAL UNIT RESET. 0 = at once.
+   */
+  setTaskManagementDelay(ms: number, member?: number): void {
+    if (!(ms >= 0)) throw new RangeError(`task management delay ${ms} must be zero or more milliseconds`);
+    for (const m of this.select(member)) m.taskManagementDelayMs = ms;
+  }
+
   /** Answers each new connection's first Login Request only after `ms` (a slow controller; 0 = at once). */
   setLoginDelay(ms: number, member?: number): void {
     if (!(ms >= 0)) throw new RangeError(`login delay ${ms} must be zero or more milliseconds`);
@@ -402,6 +411,7 @@ export class Target extends EventEmitter {
       pacer: member.pacer,
       responseDelayMs: () => member.responseDelayMs,
       loginDelayMs: () => member.loginDelayMs,
+      taskManagementDelayMs: () => member.taskManagementDelayMs,
       newLogin: () => new TargetLogin(this.loginConfig(member.tpgt)),
     };
   }
@@ -412,6 +422,7 @@ export class Target extends EventEmitter {
       hold: this.groupHold,
       responseDelayMs: () => 0,
       loginDelayMs: () => 0,
+      taskManagementDelayMs: () => 0,
       newLogin: () => new TargetLogin({
         ...this.loginConfig(0),
         // Normal logins never stay on the group portal: each is sent to a member before authentication.

@@ -10,6 +10,18 @@ const enum TmfFunction { AbortTask = 1, AbortTaskSet = 2, ClearTaskSet = 4, Logi
 const enum TmfResponse { Complete = 0, TaskDoesNotExist = 1, LunDoesNotExist = 2, NotSupported = 5 }
 
 export function taskManagement(c: TargetConnection, bhs: TaskManagementRequest): void {
+  const delay = c.host.taskManagementDelayMs();
+  if (delay === 0) return perform(c, bhs);
+  // A slow controller (fault injection): nothing more is read, so nothing is answered, until the function runs.
+  c.pauseReading('task-management');
+  setTimeout(() => {
+    if (c.phase === 'closed') return;
+    perform(c, bhs);
+    c.resumeReading('task-management');
+  }, delay);
+}
+
+function perform(c: TargetConnection, bhs: TaskManagementRequest): void {
   if (!bhs.immediate && !c.window!.accept(bhs.cmdSN)) return;
   let response: number = TmfResponse.Complete;
   let terminated: Array<Promise<unknown>> = [];
