@@ -33,7 +33,8 @@ const REJECT_COMMAND_NOT_SUPPORTED = 0x05;
 export const COMMAND_WINDOW = 128;
 /** PDUs a connection may queue in a stalled member before the target stops reading its socket (TCP pushes back). */
 const HELD_PDUS_PER_CONNECTION = 1024;
-/** Why a connection stopped reading: a stalled member's queue is full, the socket's send buffer is, or a delayed task management function runs. */
+/** Why a connection stopped reading: a stalled member's queue is full, so is the socket's send buffer, or a
+ * delayed task management function has yet to run. */
 export type ReadingPause = 'hold' | 'send' | 'task-management';
 
 /** How the connection finds the logical unit behind a LUN, and answers for LUNs that do not exist. */

@@ -12,7 +12,8 @@ const enum TmfResponse { Complete = 0, TaskDoesNotExist = 1, LunDoesNotExist = 2
 export function taskManagement(c: TargetConnection, bhs: TaskManagementRequest): void {
   const delay = c.host.taskManagementDelayMs();
   if (delay === 0) return perform(c, bhs);
-  // A slow controller (fault injection): nothing more is read, so nothing is answered, until the function runs.
+  // A slow controller (fault injection): nothing more is read, so nothing is answered, until the function runs
+  // (PDUs read in the same batch as the request still run).
   c.pauseReading('task-management');
   setTimeout(() => {
     if (c.phase === 'closed') return;
