@@ -1,7 +1,7 @@
 // The interoperability matrix: three independent target implementations (tgtd, the embedded target, istgt), each
 // behind two portals, each put through the same cases: discovery, login without authentication, with CHAP and
 // mutual CHAP (and the wrong secret on either side), digests required and refused, verified I/O over both portals,
-// and a path reset mid-I/O (`ss -K` on one path's connection). A case an implementation cannot be configured for
+// a path reset mid-I/O (`ss -K` on one path's connection), and a LOGICAL UNIT RESET the target is slow to answer. A case an implementation cannot be configured for
 // says why in the test output (its driver's reason), never a silent pass. docs/interop.md tabulates what differs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -181,6 +181,23 @@ for (const [driver, net] of DRIVERS) {
         assert.deepEqual(swept, { blocks: (8 << 20) / 512, mismatched: 0, unreadable: 0 });
       } finally {
         await device.close();
+      }
+    });
+
+    // istgt reads nothing for about 1 s while it runs a LOGICAL UNIT RESET, pings included. The busy keepalive here
+    // (300 + 300 ms) is shorter than that: the connection lives because task management is let be silent.
+    it('a LOGICAL UNIT RESET keeps its connection however long the target is silent over it (busy keepalive 300 + 300 ms)', async () => {
+      const s = await initiator.openSession({ target: target.iqn('plain'), portal: target.portals('plain')[0], busyNopIntervalMs: 300, busyNopTimeoutMs: 300 });
+      try {
+        const states: string[] = [];
+        s.on('state', (state: string) => states.push(state));
+        const started = performance.now();
+        assert.equal(await s.lunReset(target.lun), 0, 'function complete');
+        console.log(`      ${driver.name} answered the LOGICAL UNIT RESET in ${Math.round(performance.now() - started)} ms`);
+        assert.deepEqual(states, [], 'the connection never went down');
+        assert.equal(s.state, 'loggedIn');
+      } finally {
+        await s.close();
       }
     });
   });
