@@ -1,8 +1,9 @@
 // The interoperability matrix: three independent target implementations (tgtd, the embedded target, istgt), each
 // behind two portals, each put through the same cases: discovery, login without authentication, with CHAP and
 // mutual CHAP (and the wrong secret on either side), digests required and refused, verified I/O over both portals,
-// a path reset mid-I/O (`ss -K` on one path's connection), and a LOGICAL UNIT RESET the target is slow to answer. A case an implementation cannot be configured for
-// says why in the test output (its driver's reason), never a silent pass. docs/interop.md tabulates what differs.
+// a path reset mid-I/O (`ss -K` on one path's connection), and a LOGICAL UNIT RESET the target is slow to answer.
+// A case an implementation cannot be configured for says why in the test output (its driver's reason), never a
+// silent pass. docs/interop.md tabulates what differs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -1,7 +1,8 @@
 // Task management and ALUA against the embedded target over real loopback sockets (protocol.md §1.10, §7):
 // LOGICAL UNIT RESET through Session.lunReset, the unit attention it leaves retried invisibly by the device layer
-// (and visible as 29/03 to a raw command on another nexus), a target silent while it runs the reset; REPORT TARGET PORT GROUPS through LunDevice giving each
-// member's state, and following setAluaState with UNIT ATTENTION 2A/06 retried invisibly.
+// (and visible as 29/03 to a raw command on another nexus), a target silent while it runs the reset; REPORT TARGET
+// PORT GROUPS through LunDevice giving each member's state, and following setAluaState with UNIT ATTENTION 2A/06
+// retried invisibly.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Initiator } from '../lib/initiator';
