@@ -1,7 +1,8 @@
 // The embedded target's response delay (Target.setResponseDelay, fault injection) holds each SCSI response back on
 // a timer. When the connection drops, or the target stops, the held responses have no one to go to: their timers
-// must go too, or a test (or a CLI `target`) keeps the process alive for the delay. The leak watchdog's timer
-// tracking (test/support/leak-watchdog.ts) sees the timer armed, then gone.
+// must go too, or a test (or a CLI `target`) keeps the process alive for the delay. The same for the task
+// management delay (Target.setTaskManagementDelay). The leak watchdog's timer tracking
+// (test/support/leak-watchdog.ts) sees the timer armed, then gone.
 import assert from 'node:assert/strict';
 import { Target } from '../lib/target/target';
 import { pendingTimers } from './support/leak-watchdog';
@@ -48,6 +49,21 @@ describe('target: the response delay\'s timers end with the connection and the t
   it('Target.stop(): the held response\'s timer is cleared', async () => {
     const { target: t, session } = await heldRead(11);
     await t.stop();
+    target = undefined;
+    await until(() => delayTimers().length === 0, 'the timer is cleared', 1000);
+    session.close();
+  });
+
+  // A connection waiting on a task management delay reads nothing (as istgt), so it sees no FIN either: it is the
+  // target's stop that ends it.
+  it('the task management delay: Target.stop() clears its timer', async () => {
+    target = await Target.start({ portals: [`${NET}.12:0`], luns: ['1M'], nopInterval: 0 });
+    target.setTaskManagementDelay(DELAY_MS);
+    const m = target.members[0];
+    const session = await RawSession.open(m.address, m.port, target.iqn, { localAddress: `${NET}.112` });
+    session.taskManagement(5, 1); // LOGICAL UNIT RESET, held for a minute
+    await until(() => delayTimers().length === 1, 'the reset waits on its timer');
+    await target.stop();
     target = undefined;
     await until(() => delayTimers().length === 0, 'the timer is cleared', 1000);
     session.close();

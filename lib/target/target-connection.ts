@@ -125,6 +125,8 @@ export class TargetConnection extends EventEmitter {
   private readonly text: TextExchange;
   /** Why the socket is not read now: the member's hold queue is full, or the initiator does not read our answers. */
   private readonly readingPausedFor = new Set<ReadingPause>();
+  /** Timers of the fault injections' delays (later()): cleared when the connection ends. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(socket: net.Socket, readonly host: ConnectionHost) {
     super();
@@ -297,6 +299,16 @@ export class TargetConnection extends EventEmitter {
     }
   }
 
+  /**
+   * Runs `run` after `ms` (a fault injection's delay), unless the connection ends first: a task may finish after
+   * its connection closed, and then there is nothing to answer and no timer to leave behind.
+   */
+  later(ms: number, run: () => void): void {
+    if (this.phase === 'closed') return;
+    const timer = setTimeout(() => { this.delayed.delete(timer); run(); }, ms);
+    this.delayed.add(timer);
+  }
+
   paced(bytes: number, run: () => void): void {
     const pacer = this.host.pacer;
     if (!pacer || bytes === 0) run(); else pacer.schedule(bytes, run);
@@ -315,7 +327,8 @@ export class TargetConnection extends EventEmitter {
     this.phase = 'closed';
     this.login.stop();
     this.nop.stop();
-    this.scsi.stop();
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     // Commands waiting in a stalled member do not notice the connection going (a frozen controller would not):
     // they stay queued and run at release unless task management or a reinstatement aborts them.
     for (const task of this.tasks.values()) {

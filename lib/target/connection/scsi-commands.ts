@@ -19,8 +19,6 @@ const REJECT_WAITING_FOR_LOGOUT = 0x0c;
 
 export class ScsiCommands {
   private nextTtt = 1;
-  /** Responses held back by the response delay (fault injection): cleared when the connection ends. */
-  private readonly delayed = new Set<NodeJS.Timeout>();
 
   constructor(private readonly c: TargetConnection) {}
 
@@ -216,10 +214,7 @@ export class ScsiCommands {
       const delay = c.host.responseDelayMs();
       const respond = () => c.paced((r.data ? Math.min(r.data.length, task.expectedLength) : 0) + unpacedBytes, () => this.respond(task, r));
       if (delay <= 0) return respond();
-      // A held task may finish after its connection closed: nothing to answer, no timer to leave behind.
-      if (c.phase === 'closed') return;
-      const timer = setTimeout(() => { this.delayed.delete(timer); respond(); }, delay);
-      this.delayed.add(timer);
+      c.later(delay, respond);
     };
     if (result instanceof Promise) {
       task.running = result.then(finish, (error) => {
@@ -234,12 +229,6 @@ export class ScsiCommands {
     if (task.aborted || c.phase !== 'full-feature' || c.tasks.get(task.itt) !== task) return;
     c.tasks.remove(task);
     sendScsiResult(c, task, result);
-  }
-
-  /** The connection ended: the delayed responses have no one to go to. */
-  stop(): void {
-    for (const timer of this.delayed) clearTimeout(timer);
-    this.delayed.clear();
   }
 
   /** Ends the task without an answer (task management, logout, a spoilt data phase). */

@@ -15,11 +15,10 @@ export function taskManagement(c: TargetConnection, bhs: TaskManagementRequest):
   // A slow controller (fault injection): nothing more is read, so nothing is answered, until the function runs
   // (PDUs read in the same batch as the request still run).
   c.pauseReading('task-management');
-  setTimeout(() => {
-    if (c.phase === 'closed') return;
+  c.later(delay, () => {
     perform(c, bhs);
     c.resumeReading('task-management');
-  }, delay);
+  });
 }
 
 function perform(c: TargetConnection, bhs: TaskManagementRequest): void {
